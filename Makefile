@@ -1,0 +1,132 @@
+# SPDX-License-Identifier: GPL-2.0
+# espgate: out-of-tree build into $(BUILD). `make V=1` shows the commands.
+
+BUILD    ?= build
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+CC       ?= gcc
+ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+PKGS     := libbpf libxdp libmnl json-c sqlite3 libcrypto
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
+            -Ibpf -Iuser -I$(BUILD)/bpf $(shell pkg-config --cflags $(PKGS))
+LDLIBS   := $(shell pkg-config --libs $(PKGS)) -lelf -lz
+BPFFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+            -Ivmlinux -Ibpf
+
+ifeq ($(V),1)
+Q :=
+msg =
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.SECONDARY:
+.PHONY: all deps test test-unit test-bpf test-vm demo bench vmlinux clean
+
+BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+BPF_OBJS   := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
+SKELS      := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.skel.h)
+LIB_SRCS   := $(filter-out user/main.c,$(wildcard user/*.c))
+LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(UNIT_SRCS:%.c=$(BUILD)/%)
+BPFT_SRCS  := $(wildcard tests/bpf/test_*.c)
+BPFT_BINS  := $(BPFT_SRCS:%.c=$(BUILD)/%)
+TBPF_SRCS  := $(wildcard tests/bench/*.bpf.c)
+TBPF_OBJS  := $(TBPF_SRCS:tests/bench/%.bpf.c=$(BUILD)/bench/%.bpf.o)
+TSKELS     := $(TBPF_SRCS:tests/bench/%.bpf.c=$(BUILD)/bench/%.skel.h)
+BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
+BENCH_BINS := $(BENCH_SRCS:%.c=$(BUILD)/%)
+VMT_SRCS   := $(wildcard tests/vm/*.c)
+VMT_BINS   := $(VMT_SRCS:%.c=$(BUILD)/%)
+TOOL_SRCS  := $(wildcard tools/*.c)
+
+all: $(BUILD)/ipsecd $(BUILD)/ipsecctl $(UNIT_BINS) $(BPFT_BINS) $(BENCH_BINS) \
+     $(VMT_BINS)
+
+deps:
+	$(Q)tools/deps.sh
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/*.h vmlinux/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPFFLAGS) -c $< -o $@
+
+$(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c vmlinux/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPFFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(BUILD)/user/%.o: user/%.c user/*.h bpf/espgate.h $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libeg.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/ipsecd: $(BUILD)/user/main.o $(BUILD)/libeg.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/ipsecctl: $(TOOL_SRCS) tools/*.h user/*.h bpf/espgate.h $(BUILD)/libeg.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -Itools $(TOOL_SRCS) $(BUILD)/libeg.a $(LDLIBS) -o $@
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libeg.a
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< $(BUILD)/libeg.a $(LDLIBS) -lcmocka -o $@
+
+$(BUILD)/tests/bpf/%: tests/bpf/%.c $(SKELS) $(BUILD)/libeg.a
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< $(BUILD)/libeg.a $(LDLIBS) -o $@
+
+$(BUILD)/tests/vm/%: tests/vm/%.c $(BUILD)/libeg.a
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< $(BUILD)/libeg.a $(LDLIBS) -o $@
+
+$(BUILD)/tests/bench/%: tests/bench/%.c $(SKELS) $(TSKELS) $(BUILD)/libeg.a
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/bench $< $(BUILD)/libeg.a $(LDLIBS) -lm -o $@
+
+# make test: unit tests, BPF program tests on the host, then the VM suite.
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory test-unit test-bpf test-vm
+
+test-unit: $(UNIT_BINS)
+	$(Q)tests/run-unit.sh $(UNIT_BINS)
+
+test-bpf: $(BPFT_BINS)
+	$(Q)set -e; for t in $(BPFT_BINS); do echo "== $$t"; $$t; done
+
+test-vm: all
+	$(Q)tests/vm/suite.sh $(BUILD)
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/demo.sh $(BUILD)
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

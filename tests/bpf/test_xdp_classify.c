@@ -1,0 +1,435 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * test_xdp_classify.c - table-driven tests of the XDP site classifier under
+ * BPF_PROG_TEST_RUN: for each case, the packet, the expected verdict and the
+ * expected counter deltas (global per reason and per site). Then every case
+ * truncated at every byte offset.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/bpf.h>
+#include <linux/types.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "espgate.h"
+#include "xdp_classify.skel.h"
+
+#define LOCAL	"203.0.113.1"	/* the POP's IKE address */
+#define SITE_A	"198.51.100.7"	/* enabled, SPI 0x1000a */
+#define SITE_B	"198.51.100.8"	/* enabled, SPI 0x1000b */
+#define SITE_D	"198.51.100.9"	/* disabled */
+#define STRANGER "192.0.2.66"	/* no site */
+#define SPI_A	0x1000a
+#define SPI_B	0x1000b
+
+enum { SLOT_A = 3, SLOT_B = 4, SLOT_D = 5 };
+
+/* What to put on the wire. Zero values mean the usual choice. */
+struct pkt {
+	int vlans;		/* 0, 1, 2 or 3 tags */
+	int ipv6;		/* an IPv6/UDP frame instead */
+	int ihl;		/* 32-bit words; 0 = 5 */
+	int proto;		/* 0 = UDP */
+	const char *src;
+	const char *dst;	/* 0 = LOCAL */
+	unsigned frag_off;	/* host order, flags + offset */
+	int dport;
+	const unsigned char *pl;/* UDP (or IP) payload */
+	int pl_len;
+	int pad_to;		/* pad the frame with zeros to this size */
+};
+
+struct tcase {
+	const char *name;
+	struct pkt p;
+	int verdict;
+	enum eg_reason reason;
+	int slot;		/* -1: no per-site change expected */
+	/* per-site counter deltas */
+	int rx, ike, esp, ka, dis, badspi;
+};
+
+static const unsigned char ike_hdr[28] = { [17] = 0x20, [18] = 34 };
+static const unsigned char ike_natt[32] = { [21] = 0x20, [22] = 34 };
+static const unsigned char esp_a[16] = { 0, 1, 0, 0x0a, 0, 0, 0, 1 };
+static const unsigned char esp_b[16] = { 0, 1, 0, 0x0b, 0, 0, 0, 1 };
+static const unsigned char esp_x[16] = { 0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 1 };
+static const unsigned char keepalive[1] = { 0xff };
+static const unsigned char short_ike[10];
+
+static int build(const struct pkt *p, unsigned char *buf, size_t cap)
+{
+	unsigned char *q = buf;
+	int i, ihl = p->ihl ? p->ihl : 5, udp = !p->proto || p->proto == 17;
+	int l4 = (udp ? 8 : 0) + p->pl_len;
+	uint32_t a;
+
+	memset(buf, 0, cap);
+	memcpy(q, "\x02\0\0\0\0\x01\x02\0\0\0\0\x02", 12);
+	q += 12;
+	for (i = 0; i < p->vlans; i++) {
+		*q++ = i == 0 && p->vlans > 1 ? 0x88 : 0x81;
+		*q++ = i == 0 && p->vlans > 1 ? 0xa8 : 0x00;
+		*q++ = 0;
+		*q++ = 10 + i;
+	}
+	if (p->ipv6) {
+		*q++ = 0x86; *q++ = 0xdd;
+		q[0] = 0x60; q[4] = 0; q[5] = 8 + p->pl_len; q[6] = 17; q[7] = 64;
+		q[39] = 1; q[23] = 2;
+		q += 40;
+	} else {
+		*q++ = 0x08; *q++ = 0x00;
+		q[0] = 0x40 | ihl;
+		q[2] = (ihl * 4 + l4) >> 8;
+		q[3] = (ihl * 4 + l4) & 0xff;
+		q[6] = p->frag_off >> 8;
+		q[7] = p->frag_off & 0xff;
+		q[8] = 64;
+		q[9] = p->proto ? p->proto : 17;
+		inet_pton(AF_INET, p->src ? p->src : STRANGER, &a);
+		memcpy(q + 12, &a, 4);
+		inet_pton(AF_INET, p->dst ? p->dst : LOCAL, &a);
+		memcpy(q + 16, &a, 4);
+		for (i = 20; i < ihl * 4; i++)
+			q[i] = 1;	/* NOP options */
+		q += ihl * 4;
+	}
+	if (udp) {
+		q[0] = 0x11; q[1] = 0x94;	/* sport 4500 */
+		q[2] = p->dport >> 8;
+		q[3] = p->dport & 0xff;
+		q[4] = (8 + p->pl_len) >> 8;
+		q[5] = (8 + p->pl_len) & 0xff;
+		q += 8;
+	}
+	memcpy(q, p->pl, p->pl_len);
+	q += p->pl_len;
+	if (p->pad_to && q - buf < p->pad_to)
+		q = buf + p->pad_to;
+	return q - buf;
+}
+
+#define P(...) { __VA_ARGS__ }
+static const struct tcase cases[] = {
+	{ "esp from known site", P(.src = SITE_A, .dport = 4500, .pl = esp_a, .pl_len = 16),
+	  XDP_PASS, EG_PASS_ESP, SLOT_A, .rx = 1, .esp = 1 },
+	{ "esp unknown spi", P(.src = SITE_A, .dport = 4500, .pl = esp_x, .pl_len = 16),
+	  XDP_DROP, EG_DROP_BAD_SPI, SLOT_A, .badspi = 1 },
+	{ "esp with another site's spi", P(.src = SITE_A, .dport = 4500, .pl = esp_b, .pl_len = 16),
+	  XDP_DROP, EG_DROP_BAD_SPI, SLOT_A, .badspi = 1 },
+	{ "esp from site b", P(.src = SITE_B, .dport = 4500, .pl = esp_b, .pl_len = 16),
+	  XDP_PASS, EG_PASS_ESP, SLOT_B, .rx = 1, .esp = 1 },
+	{ "unknown source ike", P(.src = STRANGER, .dport = 500, .pl = ike_hdr, .pl_len = 28),
+	  XDP_DROP, EG_DROP_UNKNOWN_SRC, -1, .rx = 0 },
+	{ "unknown source esp", P(.src = STRANGER, .dport = 4500, .pl = esp_a, .pl_len = 16),
+	  XDP_DROP, EG_DROP_UNKNOWN_SRC, -1, .rx = 0 },
+	{ "disabled site ike", P(.src = SITE_D, .dport = 500, .pl = ike_hdr, .pl_len = 28),
+	  XDP_DROP, EG_DROP_DISABLED, SLOT_D, .dis = 1 },
+	{ "disabled site keepalive", P(.src = SITE_D, .dport = 4500, .pl = keepalive, .pl_len = 1),
+	  XDP_DROP, EG_DROP_DISABLED, SLOT_D, .dis = 1 },
+	{ "nat-t keepalive", P(.src = SITE_A, .dport = 4500, .pl = keepalive, .pl_len = 1),
+	  XDP_DROP, EG_DROP_KEEPALIVE, SLOT_A, .ka = 1 },
+	{ "nat-t keepalive padded to 60", P(.src = SITE_A, .dport = 4500, .pl = keepalive, .pl_len = 1, .pad_to = 60),
+	  XDP_DROP, EG_DROP_KEEPALIVE, SLOT_A, .ka = 1 },
+	{ "ike on 500", P(.src = SITE_A, .dport = 500, .pl = ike_hdr, .pl_len = 28),
+	  XDP_PASS, EG_PASS_IKE, SLOT_A, .rx = 1, .ike = 1 },
+	{ "ike on 4500 with marker", P(.src = SITE_A, .dport = 4500, .pl = ike_natt, .pl_len = 32),
+	  XDP_PASS, EG_PASS_IKE_NATT, SLOT_A, .rx = 1, .ike = 1 },
+	{ "ike on 500 shorter than its header", P(.src = SITE_A, .dport = 500, .pl = short_ike, .pl_len = 10),
+	  XDP_DROP, EG_DROP_MALFORMED, -1, .rx = 0 },
+	{ "marker but no ike header", P(.src = SITE_A, .dport = 4500, .pl = ike_natt, .pl_len = 12),
+	  XDP_DROP, EG_DROP_MALFORMED, -1, .rx = 0 },
+	{ "esp shorter than spi+seq", P(.src = SITE_A, .dport = 4500, .pl = esp_a, .pl_len = 6),
+	  XDP_DROP, EG_DROP_MALFORMED, -1, .rx = 0 },
+	{ "raw esp from known site", P(.src = SITE_A, .proto = 50, .pl = esp_a, .pl_len = 16),
+	  XDP_DROP, EG_DROP_RAW_ESP, -1, .rx = 0 },
+	{ "raw esp from stranger", P(.src = STRANGER, .proto = 50, .pl = esp_a, .pl_len = 16),
+	  XDP_DROP, EG_DROP_RAW_ESP, -1, .rx = 0 },
+	{ "ipv4 options, esp", P(.src = SITE_A, .ihl = 8, .dport = 4500, .pl = esp_a, .pl_len = 16),
+	  XDP_PASS, EG_PASS_ESP, SLOT_A, .rx = 1, .esp = 1 },
+	{ "ipv4 max options, ike", P(.src = SITE_A, .ihl = 15, .dport = 500, .pl = ike_hdr, .pl_len = 28),
+	  XDP_PASS, EG_PASS_IKE, SLOT_A, .rx = 1, .ike = 1 },
+	{ "ihl 4 is malformed", P(.src = SITE_A, .ihl = 4, .dport = 500, .pl = ike_hdr, .pl_len = 28),
+	  XDP_DROP, EG_DROP_MALFORMED, -1, .rx = 0 },
+	{ "first fragment esp", P(.src = SITE_A, .frag_off = 0x2000, .dport = 4500, .pl = esp_a, .pl_len = 16),
+	  XDP_PASS, EG_PASS_ESP, SLOT_A, .rx = 1, .esp = 1 },
+	{ "later fragment, known site", P(.src = SITE_A, .frag_off = 0x00b9, .proto = 17, .pl = esp_x, .pl_len = 16),
+	  XDP_PASS, EG_PASS_FRAG, -1, .rx = 0 },
+	{ "last fragment, known site", P(.src = SITE_A, .frag_off = 0x20b9, .proto = 17, .pl = esp_x, .pl_len = 16),
+	  XDP_PASS, EG_PASS_FRAG, -1, .rx = 0 },
+	{ "later fragment, stranger", P(.src = STRANGER, .frag_off = 0x00b9, .proto = 17, .pl = esp_x, .pl_len = 16),
+	  XDP_DROP, EG_DROP_FRAG_UNKNOWN, -1, .rx = 0 },
+	{ "later fragment, disabled site", P(.src = SITE_D, .frag_off = 0x00b9, .proto = 17, .pl = esp_x, .pl_len = 16),
+	  XDP_DROP, EG_DROP_DISABLED, -1, .rx = 0 },
+	{ "one vlan tag, esp", P(.vlans = 1, .src = SITE_A, .dport = 4500, .pl = esp_a, .pl_len = 16),
+	  XDP_PASS, EG_PASS_ESP, SLOT_A, .rx = 1, .esp = 1 },
+	{ "two vlan tags (qinq), esp", P(.vlans = 2, .src = SITE_A, .dport = 4500, .pl = esp_a, .pl_len = 16),
+	  XDP_PASS, EG_PASS_ESP, SLOT_A, .rx = 1, .esp = 1 },
+	{ "three vlan tags: not parsed", P(.vlans = 3, .src = SITE_A, .dport = 4500, .pl = esp_a, .pl_len = 16),
+	  XDP_PASS, EG_PASS_NOT_IPV4, -1, .rx = 0 },
+	{ "ipv6 udp 4500", P(.ipv6 = 1, .dport = 4500, .pl = esp_a, .pl_len = 16),
+	  XDP_PASS, EG_PASS_NOT_IPV4, -1, .rx = 0 },
+	{ "tcp", P(.src = STRANGER, .proto = 6, .pl = esp_x, .pl_len = 20),
+	  XDP_PASS, EG_PASS_NOT_UDP, -1, .rx = 0 },
+	{ "udp 53 from stranger", P(.src = STRANGER, .dport = 53, .pl = esp_x, .pl_len = 16),
+	  XDP_PASS, EG_PASS_OTHER_PORT, -1, .rx = 0 },
+	{ "udp 4500 to another address", P(.src = STRANGER, .dst = "203.0.113.2", .dport = 4500, .pl = esp_a, .pl_len = 16),
+	  XDP_PASS, EG_PASS_NOT_LOCAL, -1, .rx = 0 },
+};
+
+static int failures;	/* messages */
+static int n_pass, n_fail;	/* cases */
+
+static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	printf("not ok: ");
+	vprintf(fmt, ap);
+	printf("\n");
+	va_end(ap);
+	failures++;
+}
+
+static int ncpus;
+
+static void stats_sum(int fd, __u64 out[EG_REASON_MAX])
+{
+	struct eg_ctr v[ncpus];
+	__u32 k;
+	int c;
+
+	for (k = 0; k < EG_REASON_MAX; k++) {
+		out[k] = 0;
+		if (bpf_map_lookup_elem(fd, &k, v))
+			continue;
+		for (c = 0; c < ncpus; c++)
+			out[k] += v[c].pkts;
+	}
+}
+
+static void site_sum(int fd, __u32 slot, struct eg_site_ctr *out)
+{
+	struct eg_site_ctr v[ncpus];
+	int c;
+
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(fd, &slot, v))
+		return;
+	for (c = 0; c < ncpus; c++) {
+		out->rx_pkts += v[c].rx_pkts;
+		out->ike_pkts += v[c].ike_pkts;
+		out->esp_pkts += v[c].esp_pkts;
+		out->keepalives += v[c].keepalives;
+		out->drop_disabled += v[c].drop_disabled;
+		out->drop_bad_spi += v[c].drop_bad_spi;
+		if (v[c].last_alive_ns > out->last_alive_ns)
+			out->last_alive_ns = v[c].last_alive_ns;
+	}
+}
+
+static int run(int prog_fd, const unsigned char *pkt, int len, __u32 *retval)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt,
+		    .data_size_in = len, .repeat = 1);
+	int err = bpf_prog_test_run_opts(prog_fd, &opts);
+
+	*retval = opts.retval;
+	return err ? -errno : 0;
+}
+
+static void add_site(struct xdp_classify_bpf *skel, const char *ip,
+		     __u32 id, __u32 slot, int enabled)
+{
+	struct eg_site s = { .site_id = id, .slot = slot,
+			     .flags = enabled ? EG_SITE_ENABLED : 0 };
+	__u32 a;
+
+	inet_pton(AF_INET, ip, &a);
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.eg_sites), &a, &s, 0))
+		fail("add site %s: %s", ip, strerror(errno));
+}
+
+static void add_spi(struct xdp_classify_bpf *skel, __u32 spi, __u32 id)
+{
+	struct eg_spi v = { .site_id = id };
+	__u32 k = htonl(spi);
+
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.eg_spis), &k, &v, 0))
+		fail("add spi %#x: %s", spi, strerror(errno));
+}
+
+static const char *reason_names[] = EG_REASON_NAMES;
+
+static void run_case(struct xdp_classify_bpf *skel, const struct tcase *t)
+{
+	int sfd = bpf_map__fd(skel->maps.eg_stats);
+	int cfd = bpf_map__fd(skel->maps.eg_site_ctr);
+	int pfd = bpf_program__fd(skel->progs.xdp_classify);
+	__u64 before[EG_REASON_MAX], after[EG_REASON_MAX];
+	struct eg_site_ctr sb[3], sa[3];
+	unsigned char buf[512];
+	int len = build(&t->p, buf, sizeof(buf)), i, bad = 0;
+	__u32 ret;
+
+	stats_sum(sfd, before);
+	for (i = 0; i < 3; i++)
+		site_sum(cfd, SLOT_A + i, &sb[i]);
+	if (run(pfd, buf, len, &ret)) {
+		fail("%s: test run: %s", t->name, strerror(errno));
+		return;
+	}
+	stats_sum(sfd, after);
+	for (i = 0; i < 3; i++)
+		site_sum(cfd, SLOT_A + i, &sa[i]);
+
+	if ((int)ret != t->verdict) {
+		fail("%s: verdict %u, want %d", t->name, ret, t->verdict);
+		bad = 1;
+	}
+	for (i = 0; i < EG_REASON_MAX; i++) {
+		__u64 want = i == (int)t->reason ? 1 : 0;
+
+		if (after[i] - before[i] != want) {
+			fail("%s: %s +%llu, want +%llu", t->name, reason_names[i],
+			     (unsigned long long)(after[i] - before[i]),
+			     (unsigned long long)want);
+			bad = 1;
+		}
+	}
+	for (i = 0; i < 3; i++) {
+		int mine = t->slot == SLOT_A + i;
+		struct { const char *n; __u64 d; int want; } f[] = {
+			{ "rx_pkts", sa[i].rx_pkts - sb[i].rx_pkts, mine ? t->rx : 0 },
+			{ "ike_pkts", sa[i].ike_pkts - sb[i].ike_pkts, mine ? t->ike : 0 },
+			{ "esp_pkts", sa[i].esp_pkts - sb[i].esp_pkts, mine ? t->esp : 0 },
+			{ "keepalives", sa[i].keepalives - sb[i].keepalives, mine ? t->ka : 0 },
+			{ "drop_disabled", sa[i].drop_disabled - sb[i].drop_disabled, mine ? t->dis : 0 },
+			{ "drop_bad_spi", sa[i].drop_bad_spi - sb[i].drop_bad_spi, mine ? t->badspi : 0 },
+		};
+		unsigned j;
+
+		for (j = 0; j < sizeof(f) / sizeof(f[0]); j++) {
+			if ((int)f[j].d != f[j].want) {
+				fail("%s: slot %d %s +%llu, want +%d", t->name,
+				     SLOT_A + i, f[j].n, (unsigned long long)f[j].d,
+				     f[j].want);
+				bad = 1;
+			}
+		}
+		/* keepalives and IKE stamp the site's last-alive time */
+		if (mine && (t->ka || t->ike) &&
+		    sa[i].last_alive_ns <= sb[i].last_alive_ns) {
+			fail("%s: last_alive_ns not advanced", t->name);
+			bad = 1;
+		}
+	}
+	if (bad) {
+		n_fail++;
+	} else {
+		n_pass++;
+		printf("ok: %s\n", t->name);
+	}
+}
+
+/*
+ * Every case cut at every length: the kernel refuses frames shorter than
+ * an Ethernet header (EINVAL); from there on the program must return PASS
+ * or DROP and never anything else. A passing IKE or ESP packet cut before
+ * its IKE header or its SPI+sequence must be dropped, and pass from there.
+ */
+static void run_truncations(struct xdp_classify_bpf *skel)
+{
+	int pfd = bpf_program__fd(skel->progs.xdp_classify);
+	unsigned char buf[512];
+	unsigned i, n = 0;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct tcase *t = &cases[i];
+		int len = build(&t->p, buf, sizeof(buf)), cut, err;
+		int hdrs = 14 + 4 * t->p.vlans + 4 * (t->p.ihl ? t->p.ihl : 5) + 8;
+		int ok = 1, need = 0;
+
+		/* bytes a passing IKE/ESP packet cannot do without */
+		if (t->reason == EG_PASS_ESP)
+			need = hdrs + 8;
+		else if (t->reason == EG_PASS_IKE)
+			need = hdrs + 28;
+		else if (t->reason == EG_PASS_IKE_NATT)
+			need = hdrs + 32;
+
+		for (cut = 0; cut < len; cut++) {
+			__u32 ret = 0;
+
+			err = run(pfd, buf, cut, &ret);
+			n++;
+			if (cut < 14) {
+				if (err != -EINVAL) {
+					fail("%s cut at %d: err %d, want EINVAL",
+					     t->name, cut, err);
+					ok = 0;
+				}
+				continue;
+			}
+			if (err) {
+				fail("%s cut at %d: %s", t->name, cut, strerror(-err));
+				ok = 0;
+			} else if (ret != XDP_PASS && ret != XDP_DROP) {
+				fail("%s cut at %d: verdict %u", t->name, cut, ret);
+				ok = 0;
+			} else if (need && (cut < need) != (ret == XDP_DROP)) {
+				fail("%s cut at %d: verdict %u, needs %d bytes",
+				     t->name, cut, ret, need);
+				ok = 0;
+			}
+		}
+		if (!ok) {
+			n_fail++;
+			return;
+		}
+	}
+	n_pass++;
+	printf("ok: %u truncated packets, all PASS or DROP\n", n);
+}
+
+int main(void)
+{
+	struct xdp_classify_bpf *skel;
+	__u32 local;
+	unsigned i;
+
+	ncpus = libbpf_num_possible_cpus();
+	skel = xdp_classify_bpf__open();
+	if (!skel) {
+		fprintf(stderr, "open skeleton: %s\n", strerror(errno));
+		return 1;
+	}
+	inet_pton(AF_INET, LOCAL, &local);
+	skel->rodata->local_addr = local;
+	if (xdp_classify_bpf__load(skel)) {
+		fprintf(stderr, "load: %s\n", strerror(errno));
+		xdp_classify_bpf__destroy(skel);
+		return 1;
+	}
+	add_site(skel, SITE_A, 101, SLOT_A, 1);
+	add_site(skel, SITE_B, 102, SLOT_B, 1);
+	add_site(skel, SITE_D, 103, SLOT_D, 0);
+	add_spi(skel, SPI_A, 101);
+	add_spi(skel, SPI_B, 102);
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_case(skel, &cases[i]);
+	run_truncations(skel);
+
+	xdp_classify_bpf__destroy(skel);
+	printf("%d passed, %d failed\n", n_pass, n_fail);
+	return n_fail || failures ? 1 : 0;
+}

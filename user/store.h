@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * store.h - the site and POP database (SQLite), owned by ipsecd.
+ *
+ * Every function returns 0 or -errno. On failure a human-readable reason is
+ * left in err (struct eg_err), phrased for the operator: it names the field
+ * and the bad value ("source ip '300.1.1.1' is not a dotted-quad IPv4
+ * address"). Constraints live in the schema as well as here: C validates
+ * first to give a good message, the schema is the backstop.
+ */
+#ifndef EG_STORE_H
+#define EG_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define EG_NAME_MAX		64	/* site and POP names, bytes */
+#define EG_IDENT_MAX		255	/* source identity value, bytes */
+#define EG_PSK_MIN		16	/* bytes; shorter PSKs are rejected */
+#define EG_PSK_MAX		128
+#define EG_MAX_BACKUP_POPS	9
+#define EG_MAX_CUSTOM_PORTS	32
+#define EG_LOCATION_MAX		64
+#define EG_STORE_SCHEMA_VERSION	1
+
+struct eg_err {
+	char msg[256];
+};
+
+/* Set err->msg printf-style; returns -errcode so callers can `return eg_fail(...)`. */
+int eg_fail(struct eg_err *err, int errcode, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+enum eg_id_type { EG_ID_IPV4 = 1, EG_ID_FQDN, EG_ID_EMAIL };
+enum eg_traffic { EG_TT_USER = 1, EG_TT_IOT, EG_TT_MIXED, EG_TT_MACHINE,
+		  EG_TT_GUEST_WIFI };
+enum eg_license { EG_LIC_WEB_GATEWAY = 1, EG_LIC_CLOUD_FIREWALL };
+
+struct eg_site_rec {
+	int64_t id;			/* 0 until stored */
+	char name[EG_NAME_MAX + 1];
+	enum eg_id_type id_type;
+	char id_value[EG_IDENT_MAX + 1];
+	uint32_t source_ip;		/* network byte order */
+	uint8_t psk[EG_PSK_MAX];	/* wiped by eg_site_clear() */
+	size_t psk_len;
+	char primary_pop[EG_NAME_MAX + 1];
+	char backup_pops[EG_MAX_BACKUP_POPS][EG_NAME_MAX + 1];
+	unsigned n_backup_pops;
+	enum eg_traffic traffic;
+	enum eg_license license;
+	uint16_t ports[EG_MAX_CUSTOM_PORTS];	/* custom TCP ports, host order */
+	unsigned n_ports;
+	uint32_t max_bw_mbps;		/* 0 = no limit configured */
+	bool enabled;
+	int64_t created, updated;	/* unix seconds */
+};
+
+struct eg_pop_rec {
+	int64_t id;
+	char name[EG_NAME_MAX + 1];
+	uint32_t gateway_ip;		/* network byte order */
+	uint32_t probe_ip;		/* network byte order */
+	char location[EG_LOCATION_MAX + 1];
+	bool accepting;			/* false while drained */
+	int64_t created, updated;
+};
+
+struct eg_store;
+
+/* Open (creating and migrating) the database at path. */
+int eg_store_open(struct eg_store **st, const char *path, struct eg_err *err);
+void eg_store_close(struct eg_store *st);
+int eg_store_schema_version(struct eg_store *st);
+
+/* Value helpers shared with ipsecctl: parse and name the enums. */
+int eg_id_type_parse(const char *s, enum eg_id_type *t);
+const char *eg_id_type_name(enum eg_id_type t);
+int eg_traffic_parse(const char *s, enum eg_traffic *t);
+const char *eg_traffic_name(enum eg_traffic t);
+int eg_license_parse(const char *s, enum eg_license *l);
+const char *eg_license_name(enum eg_license l);
+/* Strict dotted-quad parse (no leading zeros, no shorthand). */
+int eg_ipv4_parse(const char *s, uint32_t *be_addr);
+/* Validate an identity value for its type; message in err. */
+int eg_ident_validate(enum eg_id_type t, const char *value, struct eg_err *err);
+
+/* Validate every field of a site record (no database access). */
+int eg_site_validate(const struct eg_site_rec *s, struct eg_err *err);
+void eg_site_clear(struct eg_site_rec *s);	/* wipes the PSK */
+
+/* Sites. Names are matched exactly. */
+int eg_site_add(struct eg_store *st, struct eg_site_rec *s, struct eg_err *err);
+int eg_site_update(struct eg_store *st, const struct eg_site_rec *s,
+		   struct eg_err *err);		/* by s->id */
+int eg_site_get(struct eg_store *st, const char *name, struct eg_site_rec *s,
+		struct eg_err *err);
+int eg_site_get_by_id(struct eg_store *st, int64_t id, struct eg_site_rec *s,
+		      struct eg_err *err);
+int eg_site_delete(struct eg_store *st, const char *name, struct eg_err *err);
+int eg_site_set_enabled(struct eg_store *st, const char *name, bool enabled,
+			struct eg_err *err);
+/* Look a site up by its IKE identity (exact match on type and value). */
+int eg_site_find_ident(struct eg_store *st, enum eg_id_type t,
+		       const char *value, struct eg_site_rec *s,
+		       struct eg_err *err);
+
+/* Iterate over all sites ordered by id; cb returning non-zero stops. */
+typedef int (*eg_site_cb)(const struct eg_site_rec *s, void *arg);
+int eg_site_foreach(struct eg_store *st, eg_site_cb cb, void *arg,
+		    struct eg_err *err);
+int64_t eg_site_count(struct eg_store *st);
+
+/* POPs. */
+int eg_pop_add(struct eg_store *st, struct eg_pop_rec *p, struct eg_err *err);
+int eg_pop_update(struct eg_store *st, const struct eg_pop_rec *p,
+		  struct eg_err *err);
+int eg_pop_get(struct eg_store *st, const char *name, struct eg_pop_rec *p,
+	       struct eg_err *err);
+int eg_pop_delete(struct eg_store *st, const char *name, struct eg_err *err);
+typedef int (*eg_pop_cb)(const struct eg_pop_rec *p, void *arg);
+int eg_pop_foreach(struct eg_store *st, eg_pop_cb cb, void *arg,
+		   struct eg_err *err);
+
+/* Transactions, for all-or-nothing batches (enable/disable/delete, import). */
+int eg_store_begin(struct eg_store *st, struct eg_err *err);
+int eg_store_commit(struct eg_store *st, struct eg_err *err);
+void eg_store_rollback(struct eg_store *st);
+
+#endif /* EG_STORE_H */
