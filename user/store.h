@@ -74,7 +74,10 @@ int eg_store_open(struct eg_store **st, const char *path, struct eg_err *err);
 void eg_store_close(struct eg_store *st);
 int eg_store_schema_version(struct eg_store *st);
 
-/* Value helpers shared with ipsecctl: parse and name the enums. */
+/*
+ * Value helpers shared with ipsecctl: parse (ASCII case ignored; ' ' and '_'
+ * read as '-') and name the enums; a name is NULL for an out-of-range value.
+ */
 int eg_id_type_parse(const char *s, enum eg_id_type *t);
 const char *eg_id_type_name(enum eg_id_type t);
 int eg_traffic_parse(const char *s, enum eg_traffic *t);
@@ -83,14 +86,29 @@ int eg_license_parse(const char *s, enum eg_license *l);
 const char *eg_license_name(enum eg_license l);
 /* Strict dotted-quad parse (no leading zeros, no shorthand). */
 int eg_ipv4_parse(const char *s, uint32_t *be_addr);
+/* The same, with a message naming field ("source ip '300.1.1.1' is not ..."). */
+int eg_ipv4_parse_field(const char *field, const char *s, uint32_t *be_addr,
+			struct eg_err *err);
+/*
+ * Copy s into buf for quoting in a message: printable ASCII kept, anything
+ * else as \xNN, cut with "..." when it does not fit. Returns buf.
+ */
+const char *eg_escape(char *buf, size_t size, const char *s);
 /* Validate an identity value for its type; message in err. */
 int eg_ident_validate(enum eg_id_type t, const char *value, struct eg_err *err);
 
 /* Validate every field of a site record (no database access). */
 int eg_site_validate(const struct eg_site_rec *s, struct eg_err *err);
-void eg_site_clear(struct eg_site_rec *s);	/* wipes the PSK */
+void eg_site_clear(struct eg_site_rec *s);	/* wipes the PSK, zeroes all */
+/* Validate every field of a POP record (no database access). */
+int eg_pop_validate(const struct eg_pop_rec *p, struct eg_err *err);
 
-/* Sites. Names are matched exactly. */
+/*
+ * Sites. Names are matched exactly. Source identities are unique and looked
+ * up per type ignoring ASCII case (DNS names and email IDs are not case
+ * sensitive in practice). Ports come back in ascending order, backup POPs
+ * in preference order.
+ */
 int eg_site_add(struct eg_store *st, struct eg_site_rec *s, struct eg_err *err);
 int eg_site_update(struct eg_store *st, const struct eg_site_rec *s,
 		   struct eg_err *err);		/* by s->id */
@@ -105,12 +123,18 @@ int eg_site_set_enabled(struct eg_store *st, const char *name, bool enabled,
 int eg_site_find_ident(struct eg_store *st, enum eg_id_type t,
 		       const char *value, struct eg_site_rec *s,
 		       struct eg_err *err);
+/* Look a site up by its source (outer) IPv4 address, network byte order. */
+int eg_site_find_source_ip(struct eg_store *st, uint32_t be_addr,
+			   struct eg_site_rec *s, struct eg_err *err);
 
-/* Iterate over all sites ordered by id; cb returning non-zero stops. */
+/*
+ * Iterate over all sites ordered by id; cb returning non-zero stops and that
+ * value is returned. cb may call other store functions.
+ */
 typedef int (*eg_site_cb)(const struct eg_site_rec *s, void *arg);
 int eg_site_foreach(struct eg_store *st, eg_site_cb cb, void *arg,
 		    struct eg_err *err);
-int64_t eg_site_count(struct eg_store *st);
+int64_t eg_site_count(struct eg_store *st);	/* or -errno */
 
 /* POPs. */
 int eg_pop_add(struct eg_store *st, struct eg_pop_rec *p, struct eg_err *err);
@@ -123,9 +147,25 @@ typedef int (*eg_pop_cb)(const struct eg_pop_rec *p, void *arg);
 int eg_pop_foreach(struct eg_store *st, eg_pop_cb cb, void *arg,
 		   struct eg_err *err);
 
-/* Transactions, for all-or-nothing batches (enable/disable/delete, import). */
+/*
+ * Transactions, for all-or-nothing batches (enable/disable/delete, import).
+ * Inside a batch a call that fails leaves no trace and the batch goes on;
+ * a commit that fails rolls the whole batch back.
+ */
 int eg_store_begin(struct eg_store *st, struct eg_err *err);
 int eg_store_commit(struct eg_store *st, struct eg_err *err);
 void eg_store_rollback(struct eg_store *st);
+
+/*
+ * Schema migrations: step i (0-based) takes the schema from version i to
+ * i + 1, in one transaction. eg_store_open() uses the built-in list; this
+ * lets tests exercise the machinery with their own list.
+ */
+struct eg_migration {
+	const char *sql;	/* one or more statements */
+};
+int eg_store_open_migrations(struct eg_store **st, const char *path,
+			     const struct eg_migration *steps, unsigned n_steps,
+			     struct eg_err *err);
 
 #endif /* EG_STORE_H */

@@ -1,0 +1,1734 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * test_store.c - the site/POP store: validators, schema, migrations, CRUD,
+ * transactions, durability and bulk speed.
+ *
+ * Each test that needs a database gets a fresh directory from mkdtemp() with
+ * four POPs in it (NYC1, ATL1, LON1, FRA1) and removes it afterwards. Schema
+ * constraints are checked through a second, raw sqlite3 handle on the same
+ * file, so that the C validation is bypassed and only SQLite decides.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store.h"
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+#define assert_msg(e, sub)						\
+	do {								\
+		if (!strstr((e)->msg, (sub)))				\
+			fail_msg("message \"%s\" lacks \"%s\"",		\
+				 (e)->msg, (sub));			\
+	} while (0)
+
+struct fx {
+	char dir[64];
+	char path[128];
+	struct eg_store *st;
+};
+
+static uint32_t ip(const char *s)
+{
+	struct in_addr a;
+
+	if (inet_pton(AF_INET, s, &a) != 1)
+		fail_msg("bad test address %s", s);
+	return a.s_addr;
+}
+
+static void db_remove(const char *path)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
+	char p[160];
+	unsigned i;
+
+	for (i = 0; i < ARRAY_SIZE(sfx); i++) {
+		snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
+		unlink(p);
+	}
+}
+
+static void pop_init(struct eg_pop_rec *p, const char *name, const char *gw,
+		     const char *probe, const char *loc)
+{
+	memset(p, 0, sizeof(*p));
+	strcpy(p->name, name);
+	p->gateway_ip = ip(gw);
+	p->probe_ip = ip(probe);
+	strcpy(p->location, loc);
+	p->accepting = true;
+}
+
+static int setup(void **state)
+{
+	static const char *const pops[][4] = {
+		{ "NYC1", "203.0.113.1", "203.0.113.2", "New York" },
+		{ "ATL1", "203.0.113.11", "203.0.113.12", "Atlanta" },
+		{ "LON1", "203.0.113.21", "203.0.113.22", "London" },
+		{ "FRA1", "203.0.113.31", "203.0.113.32", "Frankfurt" },
+	};
+	struct eg_err err = { "" };
+	struct eg_pop_rec p;
+	struct fx *fx;
+	unsigned i;
+
+	fx = calloc(1, sizeof(*fx));
+	assert_non_null(fx);
+	strcpy(fx->dir, "/tmp/test_store.XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	snprintf(fx->path, sizeof(fx->path), "%s/sites.db", fx->dir);
+	if (eg_store_open(&fx->st, fx->path, &err))
+		fail_msg("open: %s", err.msg);
+	for (i = 0; i < ARRAY_SIZE(pops); i++) {
+		pop_init(&p, pops[i][0], pops[i][1], pops[i][2], pops[i][3]);
+		if (eg_pop_add(fx->st, &p, &err))
+			fail_msg("pop add: %s", err.msg);
+	}
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *fx = *state;
+	char p[160];
+
+	eg_store_close(fx->st);
+	db_remove(fx->path);
+	/* files some tests create next to sites.db */
+	snprintf(p, sizeof(p), "%s/other.db", fx->dir);
+	db_remove(p);
+	rmdir(fx->dir);
+	free(fx);
+	return 0;
+}
+
+/* A valid site numbered n: unique name, identity and source ip. */
+static void site_init(struct eg_site_rec *s, const char *name, unsigned n)
+{
+	unsigned i;
+
+	memset(s, 0, sizeof(*s));
+	if (name)
+		snprintf(s->name, sizeof(s->name), "%s", name);
+	else
+		snprintf(s->name, sizeof(s->name), "site-%06u", n);
+	s->id_type = EG_ID_FQDN;
+	snprintf(s->id_value, sizeof(s->id_value), "s%u.example.com", n);
+	s->source_ip = htonl(0x0a000001 + n);	/* 10.0.0.1 + n */
+	s->psk_len = 32;
+	for (i = 0; i < s->psk_len; i++)
+		s->psk[i] = n + i;
+	strcpy(s->primary_pop, "NYC1");
+	strcpy(s->backup_pops[0], "ATL1");
+	strcpy(s->backup_pops[1], "LON1");
+	s->n_backup_pops = 2;
+	s->traffic = EG_TT_USER;
+	s->license = EG_LIC_WEB_GATEWAY;
+	s->ports[0] = 8080;
+	s->ports[1] = 8443;
+	s->n_ports = 2;
+	s->max_bw_mbps = 50;
+	s->enabled = true;
+}
+
+static void add_ok(struct fx *fx, struct eg_site_rec *s)
+{
+	struct eg_err err = { "" };
+
+	if (eg_site_add(fx->st, s, &err))
+		fail_msg("add %s: %s", s->name, err.msg);
+}
+
+static sqlite3 *raw_open(const char *path)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	/* per connection: without it SQLite ignores REFERENCES */
+	assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL,
+				      NULL, NULL), SQLITE_OK);
+	return db;
+}
+
+static int64_t raw_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *stmt;
+	int64_t v;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+	v = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	return v;
+}
+
+static void site_equal(const struct eg_site_rec *a, const struct eg_site_rec *b)
+{
+	unsigned i;
+
+	assert_int_equal(a->id, b->id);
+	assert_string_equal(a->name, b->name);
+	assert_int_equal(a->id_type, b->id_type);
+	assert_string_equal(a->id_value, b->id_value);
+	assert_int_equal(a->source_ip, b->source_ip);
+	assert_int_equal(a->psk_len, b->psk_len);
+	assert_memory_equal(a->psk, b->psk, a->psk_len);
+	assert_string_equal(a->primary_pop, b->primary_pop);
+	assert_int_equal(a->n_backup_pops, b->n_backup_pops);
+	for (i = 0; i < a->n_backup_pops; i++)
+		assert_string_equal(a->backup_pops[i], b->backup_pops[i]);
+	assert_int_equal(a->traffic, b->traffic);
+	assert_int_equal(a->license, b->license);
+	assert_int_equal(a->n_ports, b->n_ports);
+	for (i = 0; i < a->n_ports; i++)
+		assert_int_equal(a->ports[i], b->ports[i]);
+	assert_int_equal(a->max_bw_mbps, b->max_bw_mbps);
+	assert_int_equal(a->enabled, b->enabled);
+	assert_int_equal(a->created, b->created);
+	assert_int_equal(a->updated, b->updated);
+}
+
+/* ---- pure helpers ---- */
+
+static void test_ipv4_parse(void **state)
+{
+	static const struct {
+		const char *s;
+		int ret;
+		uint32_t host;
+	} t[] = {
+		{ "1.2.3.4", 0, 0x01020304 },
+		{ "0.0.0.0", 0, 0 },
+		{ "255.255.255.255", 0, 0xffffffff },
+		{ "192.168.0.10", 0, 0xc0a8000a },
+		{ "10.0.0.0", 0, 0x0a000000 },
+		{ "", -EINVAL, 0 },
+		{ "1", -EINVAL, 0 },
+		{ "1.2.3", -EINVAL, 0 },
+		{ "1.2.3.4.5", -EINVAL, 0 },
+		{ "256.0.0.1", -EINVAL, 0 },
+		{ "1.2.3.256", -EINVAL, 0 },
+		{ "010.1.1.1", -EINVAL, 0 },
+		{ "01.2.3.4", -EINVAL, 0 },
+		{ "1.2.3.04", -EINVAL, 0 },
+		{ "00.1.1.1", -EINVAL, 0 },
+		{ "1.2.3.0004", -EINVAL, 0 },
+		{ "1234.1.1.1", -EINVAL, 0 },
+		{ "1.2.3.4 ", -EINVAL, 0 },
+		{ " 1.2.3.4", -EINVAL, 0 },
+		{ "1.2.3.4\n", -EINVAL, 0 },
+		{ "1..2.3", -EINVAL, 0 },
+		{ "1.2.3.", -EINVAL, 0 },
+		{ ".1.2.3", -EINVAL, 0 },
+		{ "+1.2.3.4", -EINVAL, 0 },
+		{ "1.2.3.-4", -EINVAL, 0 },
+		{ "0x1.2.3.4", -EINVAL, 0 },
+		{ "1.2.3.4/24", -EINVAL, 0 },
+		{ "a.b.c.d", -EINVAL, 0 },
+		{ "1,2,3,4", -EINVAL, 0 },
+	};
+	struct eg_err err = { "" };
+	uint32_t a;
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		a = 0x5a5a5a5a;
+		if (eg_ipv4_parse(t[i].s, &a) != t[i].ret)
+			fail_msg("'%s': expected %d", t[i].s, t[i].ret);
+		if (!t[i].ret)
+			assert_int_equal(ntohl(a), t[i].host);
+	}
+	assert_int_equal(eg_ipv4_parse(NULL, &a), -EINVAL);
+	assert_int_equal(eg_ipv4_parse_field("source ip", "300.1.1.1", &a,
+					     &err), -EINVAL);
+	assert_msg(&err, "source ip '300.1.1.1' is not a dotted-quad IPv4 address");
+	assert_int_equal(eg_ipv4_parse_field("gateway ip", "1.2.3.4\x1b[2J",
+					     &a, &err), -EINVAL);
+	assert_msg(&err, "gateway ip '1.2.3.4\\x1b[2J'");
+}
+
+static void test_enum_names(void **state)
+{
+	static const struct {
+		int kind;	/* 0 id type, 1 traffic, 2 license */
+		const char *in;
+		int val;	/* 0: rejected */
+	} t[] = {
+		{ 0, "ipv4", EG_ID_IPV4 }, { 0, "fqdn", EG_ID_FQDN },
+		{ 0, "email", EG_ID_EMAIL }, { 0, "FQDN", EG_ID_FQDN },
+		{ 0, "x509", 0 }, { 0, "", 0 },
+		{ 1, "user", EG_TT_USER }, { 1, "iot", EG_TT_IOT },
+		{ 1, "IoT", EG_TT_IOT }, { 1, "mixed", EG_TT_MIXED },
+		{ 1, "machine", EG_TT_MACHINE },
+		{ 1, "guest-wifi", EG_TT_GUEST_WIFI },
+		{ 1, "Guest Wifi", EG_TT_GUEST_WIFI },
+		{ 1, "guest_wifi", EG_TT_GUEST_WIFI },
+		{ 1, "guest", 0 }, { 1, "guest-wifi-x", 0 }, { 1, "video", 0 },
+		{ 2, "web-gateway", EG_LIC_WEB_GATEWAY },
+		{ 2, "Cloud Firewall", EG_LIC_CLOUD_FIREWALL },
+		{ 2, "casb", 0 },
+	};
+	enum eg_id_type it;
+	enum eg_traffic tt;
+	enum eg_license lic;
+	unsigned i;
+	int ret, v;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		switch (t[i].kind) {
+		case 0:
+			ret = eg_id_type_parse(t[i].in, &it);
+			v = it;
+			break;
+		case 1:
+			ret = eg_traffic_parse(t[i].in, &tt);
+			v = tt;
+			break;
+		default:
+			ret = eg_license_parse(t[i].in, &lic);
+			v = lic;
+		}
+		if (t[i].val ? ret || v != t[i].val : ret != -EINVAL)
+			fail_msg("parse '%s': ret %d", t[i].in, ret);
+	}
+	/* every name parses back to its value; out of range is NULL */
+	for (v = EG_ID_IPV4; v <= EG_ID_EMAIL; v++) {
+		assert_int_equal(eg_id_type_parse(eg_id_type_name(v), &it), 0);
+		assert_int_equal(it, v);
+	}
+	for (v = EG_TT_USER; v <= EG_TT_GUEST_WIFI; v++) {
+		assert_int_equal(eg_traffic_parse(eg_traffic_name(v), &tt), 0);
+		assert_int_equal(tt, v);
+	}
+	for (v = EG_LIC_WEB_GATEWAY; v <= EG_LIC_CLOUD_FIREWALL; v++) {
+		assert_int_equal(eg_license_parse(eg_license_name(v), &lic), 0);
+		assert_int_equal(lic, v);
+	}
+	assert_string_equal(eg_traffic_name(EG_TT_GUEST_WIFI), "guest-wifi");
+	assert_null(eg_id_type_name(0));
+	assert_null(eg_id_type_name(EG_ID_EMAIL + 1));
+	assert_null(eg_traffic_name(0));
+	assert_null(eg_traffic_name(EG_TT_GUEST_WIFI + 1));
+	assert_null(eg_license_name(0));
+	assert_null(eg_license_name(EG_LIC_CLOUD_FIREWALL + 1));
+	assert_int_equal(eg_traffic_parse(NULL, &tt), -EINVAL);
+}
+
+static void test_escape(void **state)
+{
+	char buf[16];
+
+	(void)state;
+	assert_string_equal(eg_escape(buf, sizeof(buf), "abc"), "abc");
+	assert_string_equal(eg_escape(buf, sizeof(buf), "a\nb"), "a\\x0ab");
+	assert_string_equal(eg_escape(buf, sizeof(buf), "0123456789abcdefgh"),
+			    "0123456789ab...");
+	assert_string_equal(eg_escape(buf, 8, "\x01\x02\x03"), "\\x01...");
+	assert_string_equal(eg_escape(buf, sizeof(buf), NULL), "(null)");
+}
+
+static char label63[64], label64[65], fqdn253[254], fqdn254[255];
+static char email_l64[128], email_l65[128], ident256[257];
+
+static void long_values(void)
+{
+	memset(label63, 'a', 63);
+	memset(label64, 'a', 64);
+	strcat(label63, ".example.com");
+	strcat(label64, ".example.com");
+	/* 63 + 63 + 63 + 61 + 3 dots = 253 */
+	memset(fqdn253, 'a', 253);
+	fqdn253[63] = fqdn253[127] = fqdn253[191] = '.';
+	memcpy(fqdn254, fqdn253, 253);
+	fqdn254[253] = 'a';
+	memset(email_l64, 'u', 64);
+	strcat(email_l64, "@abc.net");
+	memset(email_l65, 'u', 65);
+	strcat(email_l65, "@abc.net");
+	memset(ident256, 'a', 256);
+	ident256[100] = '.';
+}
+
+static void test_ident_validate(void **state)
+{
+	static const struct {
+		enum eg_id_type type;
+		const char *v;
+		const char *msg;	/* NULL: valid */
+	} t[] = {
+		{ EG_ID_IPV4, "192.0.2.1", NULL },
+		{ EG_ID_IPV4, "10.1.2.3", NULL },
+		{ EG_ID_IPV4, "010.1.1.1", "source identity '010.1.1.1' is not a dotted-quad IPv4 address" },
+		{ EG_ID_IPV4, "1.2.3", "source identity '1.2.3' is not a dotted-quad" },
+		{ EG_ID_IPV4, "1.2.3.4 ", "source identity '1.2.3.4 ' is not a dotted-quad" },
+		{ EG_ID_IPV4, "branch.example.com", "is not a dotted-quad" },
+		{ EG_ID_IPV4, "0.0.0.0", "source identity 0.0.0.0 is not a usable IPv4 ID" },
+		{ EG_ID_IPV4, "255.255.255.255", "255.255.255.255 is not a usable" },
+		{ EG_ID_FQDN, "branch.example.com", NULL },
+		{ EG_ID_FQDN, "Branch-1.Example.COM", NULL },
+		{ EG_ID_FQDN, "xn--bcher-kva.example", NULL },
+		{ EG_ID_FQDN, "a.b", NULL },
+		{ EG_ID_FQDN, "3com.net", NULL },
+		{ EG_ID_FQDN, label63, NULL },
+		{ EG_ID_FQDN, fqdn253, NULL },
+		{ EG_ID_FQDN, "localhost", "source identity 'localhost' is not a valid FQDN: it needs at least two labels" },
+		{ EG_ID_FQDN, "a..b", "source identity 'a..b' is not a valid FQDN: empty label" },
+		{ EG_ID_FQDN, ".a.b", "empty label" },
+		{ EG_ID_FQDN, "a.b.", "empty label" },
+		{ EG_ID_FQDN, "-a.example.com", "label '-a' starts or ends with '-'" },
+		{ EG_ID_FQDN, "a-.example.com", "label 'a-' starts or ends with '-'" },
+		{ EG_ID_FQDN, "a.example-", "label 'example-' starts or ends with '-'" },
+		{ EG_ID_FQDN, "a_b.example.com", "not a valid FQDN: '_' is not allowed" },
+		{ EG_ID_FQDN, "a b.example.com", "byte 0x20 is not allowed" },
+		{ EG_ID_FQDN, "b\xc3\xbc" "cher.example", "source identity 'b\\xc3\\xbccher.example' is not a valid FQDN: byte 0xc3" },
+		{ EG_ID_FQDN, "admin@abc.net", "'@' is not allowed" },
+		{ EG_ID_FQDN, "1.2.3.4", "the last label '4' is all digits" },
+		{ EG_ID_FQDN, label64, "is 64 bytes, at most 63" },
+		{ EG_ID_FQDN, fqdn254, "not a valid FQDN: 254 bytes, at most 253" },
+		{ EG_ID_EMAIL, "admin@abc.net", NULL },
+		{ EG_ID_EMAIL, "first.last+tag@example.co.uk", NULL },
+		{ EG_ID_EMAIL, "x!#$%&'*/=?^`{|}~@abc.net", NULL },
+		{ EG_ID_EMAIL, email_l64, NULL },
+		{ EG_ID_EMAIL, "admin", "source identity 'admin' is not a valid email ID: no '@'" },
+		{ EG_ID_EMAIL, "a@b@abc.net", "more than one '@'" },
+		{ EG_ID_EMAIL, "@abc.net", "empty local part" },
+		{ EG_ID_EMAIL, "ad min@abc.net", "local part may not contain spaces" },
+		{ EG_ID_EMAIL, "admin@abc", "not a valid email ID domain: it needs at least two labels" },
+		{ EG_ID_EMAIL, "admin@-abc.net", "email ID domain: label '-abc'" },
+		{ EG_ID_EMAIL, "admin@", "email ID domain: empty domain" },
+		{ EG_ID_EMAIL, email_l65, "local part is 65 bytes, at most 64" },
+		{ 0, "x.example.com", "unknown source identity type 0" },
+		{ EG_ID_EMAIL + 1, "x.example.com", "unknown source identity type 4" },
+		{ EG_ID_FQDN, "", "source identity is empty" },
+		{ EG_ID_FQDN, NULL, "source identity is empty" },
+		{ EG_ID_FQDN, ident256, "is too long: more than 255 bytes" },
+	};
+	struct eg_err err;
+	unsigned i;
+	int ret;
+
+	(void)state;
+	long_values();
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		strcpy(err.msg, "(none)");
+		ret = eg_ident_validate(t[i].type, t[i].v, &err);
+		if (!t[i].msg && ret)
+			fail_msg("row %u '%s': %s", i, t[i].v, err.msg);
+		if (t[i].msg && ret != -EINVAL)
+			fail_msg("row %u '%s' accepted", i, t[i].v);
+		if (t[i].msg)
+			assert_msg(&err, t[i].msg);
+	}
+}
+
+enum fld {
+	F_NONE, F_NAME, F_NAME_LEN, F_ID, F_ID_FULL, F_SRCIP, F_PSKLEN,
+	F_PRIMARY, F_BACKUPS, F_TRAFFIC, F_LICENSE, F_PORTS, F_NPORTS,
+};
+
+struct site_case {
+	const char *desc;
+	enum fld f;
+	const char *sval;
+	long ival;
+	const char *msg;	/* NULL: valid */
+};
+
+/* Apply one table row to a valid site record. */
+static void site_mutate(struct eg_site_rec *s, const struct site_case *c)
+{
+	char buf[256], *tok, *save = NULL;
+	unsigned i;
+
+	switch (c->f) {
+	case F_NONE:
+		break;
+	case F_NAME:
+		strcpy(s->name, c->sval);
+		break;
+	case F_NAME_LEN:	/* 65 fills the array without a NUL */
+		memset(s->name, 'a', sizeof(s->name));
+		if (c->ival < (long)sizeof(s->name))
+			s->name[c->ival] = '\0';
+		break;
+	case F_ID:
+		s->id_type = c->ival;
+		strcpy(s->id_value, c->sval);
+		break;
+	case F_ID_FULL:
+		memset(s->id_value, 'a', sizeof(s->id_value));
+		s->id_value[5] = '.';
+		break;
+	case F_SRCIP:
+		s->source_ip = ip(c->sval);
+		break;
+	case F_PSKLEN:
+		s->psk_len = c->ival;
+		break;
+	case F_PRIMARY:
+		strcpy(s->primary_pop, c->sval);
+		break;
+	case F_BACKUPS:
+		strcpy(buf, c->sval);
+		s->n_backup_pops = 0;
+		for (tok = strtok_r(buf, ",", &save); tok;
+		     tok = strtok_r(NULL, ",", &save)) {
+			assert_true(s->n_backup_pops < EG_MAX_BACKUP_POPS + 1);
+			/* the array has room for 9; the 10th goes to count */
+			if (s->n_backup_pops < EG_MAX_BACKUP_POPS)
+				strcpy(s->backup_pops[s->n_backup_pops], tok);
+			s->n_backup_pops++;
+		}
+		break;
+	case F_TRAFFIC:
+		s->traffic = c->ival;
+		break;
+	case F_LICENSE:
+		s->license = c->ival;
+		break;
+	case F_PORTS:
+		strcpy(buf, c->sval);
+		s->n_ports = 0;
+		for (tok = strtok_r(buf, ",", &save); tok;
+		     tok = strtok_r(NULL, ",", &save))
+			s->ports[s->n_ports++] = atoi(tok);
+		break;
+	case F_NPORTS:
+		s->n_ports = c->ival;
+		for (i = 0; i < EG_MAX_CUSTOM_PORTS; i++)
+			s->ports[i] = 1000 + i;
+		break;
+	}
+}
+
+static void test_site_validate(void **state)
+{
+	static const struct site_case t[] = {
+		{ "valid", F_NONE, NULL, 0, NULL },
+		{ "name chars", F_NAME, "Branch 7.a_b-C", 0, NULL },
+		{ "name 64", F_NAME_LEN, NULL, 64, NULL },
+		{ "name empty", F_NAME, "", 0, "site name is empty" },
+		{ "name 65", F_NAME_LEN, NULL, 65, "site name 'aaaaaaaaaaaaaaaaaaaa" },
+		{ "name 65 why", F_NAME_LEN, NULL, 65, "...' is too long: more than 64 bytes" },
+		{ "name slash", F_NAME, "a/b", 0, "site name 'a/b' contains '/'; allowed are letters, digits, space, '.', '_' and '-'" },
+		{ "name comma", F_NAME, "a,b", 0, "site name 'a,b' contains ','" },
+		{ "name quote", F_NAME, "a'b", 0, "contains '''" },
+		{ "name lead space", F_NAME, " hq", 0, "site name ' hq' must not start or end with a space" },
+		{ "name trail space", F_NAME, "hq ", 0, "site name 'hq ' must not start or end with a space" },
+		{ "name tab", F_NAME, "a\tb", 0, "site name 'a\\x09b' contains byte 0x09" },
+		{ "name utf8", F_NAME, "caf\xc3\xa9", 0, "site name 'caf\\xc3\\xa9' contains byte 0xc3" },
+		{ "id email", F_ID, "admin@abc.net", EG_ID_EMAIL, NULL },
+		{ "id ipv4", F_ID, "192.0.2.7", EG_ID_IPV4, NULL },
+		{ "id type", F_ID, "x.example.com", 9, "unknown source identity type 9 (expected ipv4, fqdn or email)" },
+		{ "id empty", F_ID, "", EG_ID_FQDN, "source identity is empty" },
+		{ "id bad fqdn", F_ID, "branch", EG_ID_FQDN, "source identity 'branch' is not a valid FQDN" },
+		{ "id full", F_ID_FULL, NULL, 0, "source identity 'aaaaa.aaaa" },
+		{ "ip private", F_SRCIP, "10.1.2.3", 0, NULL },
+		{ "ip class e", F_SRCIP, "240.0.0.1", 0, NULL },
+		{ "ip 223", F_SRCIP, "223.255.255.255", 0, NULL },
+		{ "ip zero", F_SRCIP, "0.0.0.0", 0, "source ip 0.0.0.0 is in 0.0.0.0/8" },
+		{ "ip 0/8", F_SRCIP, "0.1.2.3", 0, "source ip 0.1.2.3 is in 0.0.0.0/8" },
+		{ "ip bcast", F_SRCIP, "255.255.255.255", 0, "source ip 255.255.255.255 is the broadcast address" },
+		{ "ip mcast", F_SRCIP, "224.0.0.5", 0, "source ip 224.0.0.5 is a multicast address" },
+		{ "ip mcast top", F_SRCIP, "239.255.255.255", 0, "is a multicast address" },
+		{ "ip loopback", F_SRCIP, "127.0.0.1", 0, "source ip 127.0.0.1 is a loopback address" },
+		{ "ip loopback top", F_SRCIP, "127.255.255.254", 0, "is a loopback address" },
+		{ "psk 16", F_PSKLEN, NULL, 16, NULL },
+		{ "psk 128", F_PSKLEN, NULL, 128, NULL },
+		{ "psk 8", F_PSKLEN, NULL, 8, "PSK too short: 8 bytes, at least 16 required" },
+		{ "psk 0", F_PSKLEN, NULL, 0, "PSK too short: 0 bytes, at least 16 required" },
+		{ "psk 15", F_PSKLEN, NULL, 15, "PSK too short: 15 bytes" },
+		{ "psk 129", F_PSKLEN, NULL, 129, "PSK too long: 129 bytes, at most 128 allowed" },
+		{ "no primary", F_PRIMARY, "", 0, "primary POP is not set" },
+		{ "primary name", F_PRIMARY, "NYC/1", 0, "primary POP name 'NYC/1' contains '/'" },
+		{ "no backups", F_BACKUPS, "", 0, NULL },
+		{ "9 backups", F_BACKUPS, "A,B,C,D,E,F,G,H,I", 0, NULL },
+		{ "10 backups", F_BACKUPS, "A,B,C,D,E,F,G,H,I,J", 0, "too many backup POPs: 10, at most 9" },
+		{ "backup primary", F_BACKUPS, "ATL1,NYC1", 0, "backup POP 'NYC1' is also the primary POP" },
+		{ "backup twice", F_BACKUPS, "ATL1,LON1,ATL1", 0, "backup POP 'ATL1' is listed twice" },
+		{ "backup name", F_BACKUPS, "ATL1 ", 0, "backup POP name 'ATL1 ' must not start or end with a space" },
+		{ "traffic 0", F_TRAFFIC, NULL, 0, "unknown traffic type 0 (expected user, iot, mixed, machine or guest-wifi)" },
+		{ "traffic 6", F_TRAFFIC, NULL, 6, "unknown traffic type 6" },
+		{ "guest-wifi", F_TRAFFIC, NULL, EG_TT_GUEST_WIFI, NULL },
+		{ "license 0", F_LICENSE, NULL, 0, "unknown license 0 (expected web-gateway or cloud-firewall)" },
+		{ "license 3", F_LICENSE, NULL, 3, "unknown license 3" },
+		{ "no ports", F_NPORTS, NULL, 0, NULL },
+		{ "32 ports", F_NPORTS, NULL, 32, NULL },
+		{ "33 ports", F_NPORTS, NULL, 33, "too many custom ports: 33, at most 32" },
+		{ "port range", F_PORTS, "1,65535", 0, NULL },
+		{ "port 0", F_PORTS, "80,0", 0, "custom port 0 is out of range 1-65535" },
+		{ "port dup", F_PORTS, "80,443,80", 0, "custom port 80 is listed twice" },
+	};
+	struct eg_site_rec s;
+	struct eg_err err;
+	unsigned i;
+	int ret;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		site_init(&s, "hq", 1);
+		site_mutate(&s, &t[i]);
+		strcpy(err.msg, "(none)");
+		ret = eg_site_validate(&s, &err);
+		if (!t[i].msg && ret)
+			fail_msg("%s: %s", t[i].desc, err.msg);
+		if (t[i].msg && ret != -EINVAL)
+			fail_msg("%s: accepted", t[i].desc);
+		if (t[i].msg && !strstr(err.msg, t[i].msg))
+			fail_msg("%s: message \"%s\" lacks \"%s\"", t[i].desc,
+				 err.msg, t[i].msg);
+	}
+}
+
+static void test_pop_validate(void **state)
+{
+	static const struct {
+		const char *name, *gw, *probe, *loc;
+		const char *msg;
+	} t[] = {
+		{ "NYC1", "203.0.113.1", "203.0.113.2", "New York", NULL },
+		{ "lab", "127.0.0.1", "127.0.0.2", "", NULL },
+		{ "ZRH1", "198.51.100.1", "198.51.100.2", "Z\xc3\xbcrich", NULL },
+		{ "", "203.0.113.1", "203.0.113.2", "", "POP name is empty" },
+		{ "NY C", "203.0.113.1", "203.0.113.2", "", NULL },
+		{ "NYC:1", "203.0.113.1", "203.0.113.2", "", "POP name 'NYC:1' contains ':'" },
+		{ "NYC1", "0.0.0.0", "203.0.113.2", "", "POP gateway ip 0.0.0.0 is in 0.0.0.0/8" },
+		{ "NYC1", "255.255.255.255", "203.0.113.2", "", "POP gateway ip 255.255.255.255 is the broadcast address" },
+		{ "NYC1", "203.0.113.1", "224.0.0.1", "", "POP probe ip 224.0.0.1 is a multicast address" },
+		{ "NYC1", "203.0.113.1", "0.0.0.0", "", "POP probe ip 0.0.0.0" },
+		{ "NYC1", "203.0.113.1", "203.0.113.2", "a\nb", "POP location 'a\\x0ab' contains a control character" },
+	};
+	struct eg_pop_rec p;
+	struct eg_err err;
+	unsigned i;
+	int ret;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		pop_init(&p, t[i].name, t[i].gw, t[i].probe, t[i].loc);
+		strcpy(err.msg, "(none)");
+		ret = eg_pop_validate(&p, &err);
+		if (!t[i].msg && ret)
+			fail_msg("row %u: %s", i, err.msg);
+		if (t[i].msg && ret != -EINVAL)
+			fail_msg("row %u: accepted", i);
+		if (t[i].msg)
+			assert_msg(&err, t[i].msg);
+	}
+	/* 64 bytes of location is fine, 65 (no NUL) is not */
+	pop_init(&p, "NYC1", "203.0.113.1", "203.0.113.2", "");
+	memset(p.location, 'x', EG_LOCATION_MAX);
+	assert_int_equal(eg_pop_validate(&p, &err), 0);
+	memset(p.location, 'x', sizeof(p.location));
+	assert_int_equal(eg_pop_validate(&p, &err), -EINVAL);
+	assert_msg(&err, "POP location 'xxxxxxxx");
+	assert_msg(&err, "is too long: more than 64 bytes");
+}
+
+static void test_site_clear(void **state)
+{
+	static const struct eg_site_rec zero;
+	struct eg_site_rec s;
+
+	(void)state;
+	site_init(&s, "hq", 7);
+	memset(s.psk, 0xa5, sizeof(s.psk));
+	eg_site_clear(&s);
+	assert_memory_equal(&s, &zero, sizeof(s));
+}
+
+/* ---- opening and migrations ---- */
+
+static void test_open_fresh_reopen(void **state)
+{
+	struct fx *fx = *state;
+	struct eg_err err = { "" };
+	struct eg_pop_rec p;
+	struct stat sb;
+	sqlite3 *db;
+	int ret;
+
+	assert_int_equal(eg_store_schema_version(fx->st),
+			 EG_STORE_SCHEMA_VERSION);
+	assert_int_equal(stat(fx->path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+
+	db = raw_open(fx->path);
+	assert_int_equal(raw_int(db, "SELECT max(version) FROM schema_version"),
+			 EG_STORE_SCHEMA_VERSION);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM schema_version"),
+			 EG_STORE_SCHEMA_VERSION);
+	assert_int_equal(raw_int(db, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"),
+			 1);
+	sqlite3_close(db);
+
+	eg_store_close(fx->st);
+	fx->st = NULL;
+	ret = eg_store_open(&fx->st, fx->path, &err);
+	if (ret)
+		fail_msg("reopen: %s", err.msg);
+	assert_int_equal(eg_store_schema_version(fx->st),
+			 EG_STORE_SCHEMA_VERSION);
+	assert_int_equal(eg_pop_get(fx->st, "LON1", &p, &err), 0);
+	assert_string_equal(p.location, "London");
+	db = raw_open(fx->path);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM schema_version"),
+			 EG_STORE_SCHEMA_VERSION);
+	sqlite3_close(db);
+}
+
+static void test_open_empty_and_v0(void **state)
+{
+	struct fx *fx = *state;
+	struct eg_err err = { "" };
+	struct eg_store *st;
+	char path[160];
+	sqlite3 *db;
+	int fd;
+
+	/* a zero-byte file is an empty database */
+	snprintf(path, sizeof(path), "%s/other.db", fx->dir);
+	fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	if (eg_store_open(&st, path, &err))
+		fail_msg("empty: %s", err.msg);
+	assert_int_equal(eg_store_schema_version(st), EG_STORE_SCHEMA_VERSION);
+	assert_int_equal(eg_site_count(st), 0);
+	eg_store_close(st);
+	db_remove(path);
+
+	/* version 0: the table is there but holds no row */
+	db = raw_open(path);
+	assert_int_equal(sqlite3_exec(db,
+		"CREATE TABLE schema_version (version INTEGER PRIMARY KEY,"
+		" applied INTEGER NOT NULL)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	if (eg_store_open(&st, path, &err))
+		fail_msg("v0: %s", err.msg);
+	assert_int_equal(eg_store_schema_version(st), EG_STORE_SCHEMA_VERSION);
+	assert_int_equal(eg_site_count(st), 0);
+	eg_store_close(st);
+	db = raw_open(path);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'sites'"),
+			 1);
+	sqlite3_close(db);
+}
+
+static void test_open_future_version(void **state)
+{
+	struct fx *fx = *state;
+	struct eg_err err = { "" };
+	struct eg_store *st = (void *)1;
+	sqlite3 *db;
+
+	eg_store_close(fx->st);
+	fx->st = NULL;
+	db = raw_open(fx->path);
+	assert_int_equal(sqlite3_exec(db,
+		"INSERT INTO schema_version VALUES (2, 0)", NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(eg_store_open(&st, fx->path, &err), -ENOTSUP);
+	assert_null(st);
+	assert_msg(&err, "has schema version 2, newer than the 1 this espgate knows");
+	assert_msg(&err, "sites.db");
+
+	db = raw_open(fx->path);
+	assert_int_equal(raw_int(db, "SELECT max(version) FROM schema_version"),
+			 2);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM pops"), 4);
+	sqlite3_close(db);
+}
+
+static void test_open_bad_files(void **state)
+{
+	struct fx *fx = *state;
+	struct eg_err err = { "" };
+	struct eg_store *st;
+	char path[160], junk[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/other.db", fx->dir);
+	fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	memset(junk, 'j', sizeof(junk));
+	assert_int_equal(write(fd, junk, sizeof(junk)), sizeof(junk));
+	close(fd);
+	assert_int_equal(eg_store_open(&st, path, &err), -EINVAL);
+	assert_null(st);
+	assert_msg(&err, "other.db' is not an SQLite database");
+
+	assert_int_equal(eg_store_open(&st, "/nonexistent/dir/x.db", &err),
+			 -ENOENT);
+	assert_msg(&err, "cannot open database '/nonexistent/dir/x.db'");
+}
+
+static void test_migration_steps(void **state)
+{
+	static const struct eg_migration steps[] = {
+		{ "CREATE TABLE a (x INTEGER NOT NULL)" },
+		{ "ALTER TABLE a ADD COLUMN y INTEGER NOT NULL DEFAULT 7;"
+		  "CREATE INDEX a_y ON a (y)" },
+		/* fails half way: the CREATE TABLE must not survive */
+		{ "CREATE TABLE b (z); INSERT INTO nope VALUES (1)" },
+	};
+	struct fx *fx = *state;
+	struct eg_err err = { "" };
+	struct eg_store *st;
+	char path[160];
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/other.db", fx->dir);
+	if (eg_store_open_migrations(&st, path, steps, 1, &err))
+		fail_msg("v1: %s", err.msg);
+	assert_int_equal(eg_store_schema_version(st), 1);
+	eg_store_close(st);
+	db = raw_open(path);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO a (x) VALUES (1)",
+				      NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	/* the next release adds one array entry */
+	if (eg_store_open_migrations(&st, path, steps, 2, &err))
+		fail_msg("v2: %s", err.msg);
+	assert_int_equal(eg_store_schema_version(st), 2);
+	eg_store_close(st);
+	db = raw_open(path);
+	assert_int_equal(raw_int(db, "SELECT y FROM a WHERE x = 1"), 7);
+	assert_int_equal(raw_int(db, "SELECT group_concat(version) = '1,2' FROM schema_version"),
+			 1);
+	sqlite3_close(db);
+
+	/* a failing step is rolled back and leaves the version alone */
+	assert_int_equal(eg_store_open_migrations(&st, path, steps, 3, &err),
+			 -EIO);
+	assert_msg(&err, "migrating schema version 2 to 3: no such table: nope");
+	db = raw_open(path);
+	assert_int_equal(raw_int(db, "SELECT max(version) FROM schema_version"),
+			 2);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'b'"),
+			 0);
+	sqlite3_close(db);
+
+	/* an older binary refuses it */
+	assert_int_equal(eg_store_open_migrations(&st, path, steps, 1, &err),
+			 -ENOTSUP);
+	assert_msg(&err, "schema version 2, newer than the 1");
+	db_remove(path);
+
+	/* a fresh file goes through every step in one open */
+	if (eg_store_open_migrations(&st, path, steps, 2, &err))
+		fail_msg("fresh v2: %s", err.msg);
+	eg_store_close(st);
+	db = raw_open(path);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM schema_version"), 2);
+	sqlite3_close(db);
+}
+
+/* ---- sites ---- */
+
+static void test_site_roundtrip(void **state)
+{
+	struct fx *fx = *state;
+	struct eg_site_rec s, got;
+	struct eg_err err = { "" };
+	int64_t t0 = time(NULL);
+	unsigned i;
+
+	site_init(&s, "TunnelHQ", 7);
+	s.id_type = EG_ID_EMAIL;
+	strcpy(s.id_value, "admin@abc.net");
+	s.source_ip = ip("198.51.100.7");
+	s.psk_len = EG_PSK_MAX;
+	for (i = 0; i < s.psk_len; i++)
+		s.psk[i] = 255 - i;	/* NULs and high bytes survive */
+	s.psk[3] = 0;
+	strcpy(s.primary_pop, "NYC1");
+	strcpy(s.backup_pops[0], "LON1");	/* not in name or id order */
+	strcpy(s.backup_pops[1], "FRA1");
+	strcpy(s.backup_pops[2], "ATL1");
+	s.n_backup_pops = 3;
+	s.traffic = EG_TT_GUEST_WIFI;
+	s.license = EG_LIC_CLOUD_FIREWALL;
+	s.ports[0] = 1;
+	s.ports[1] = 8443;
+	s.ports[2] = 65535;
+	s.n_ports = 3;
+	s.max_bw_mbps = 4000000000u;
+	s.enabled = false;
+	add_ok(fx, &s);
+	assert_true(s.id > 0);
+	assert_true(s.created >= t0 && s.created <= time(NULL));
+	assert_int_equal(s.updated, s.created);
+	assert_int_equal(eg_site_count(fx->st), 1);
+
+	assert_int_equal(eg_site_get(fx->st, "TunnelHQ", &got, &err), 0);
+	site_equal(&got, &s);
+	eg_site_clear(&got);
+	assert_int_equal(eg_site_get_by_id(fx->st, s.id, &got, &err), 0);
+	site_equal(&got, &s);
+	assert_int_equal(eg_site_find_ident(fx->st, EG_ID_EMAIL,
+					    "admin@abc.net", &got, &err), 0);
+	site_equal(&got, &s);
+	assert_int_equal(eg_site_find_source_ip(fx->st, ip("198.51.100.7"),
+						&got, &err), 0);
+	site_equal(&got, &s);
+
+	/* ports come back sorted */
+	s.ports[0] = 9000;
+	s.ports[1] = 22;
+	s.n_ports = 2;
+	assert_int_equal(eg_site_update(fx->st, &s, &err), 0);
+	assert_int_equal(eg_site_get(fx->st, "TunnelHQ", &got, &err), 0);
+	assert_int_equal(got.n_ports, 2);
+	assert_int_equal(got.ports[0], 22);
+	assert_int_equal(got.ports[1], 9000);
+
+	/* misses */
+	assert_int_equal(eg_site_get(fx->st, "tunnelhq", &got, &err), -ENOENT);
+	assert_string_equal(err.msg, "no site named 'tunnelhq'");
+	assert_int_equal(eg_site_get_by_id(fx->st, 999, &got, &err), -ENOENT);
+	assert_string_equal(err.msg, "no site with id 999");
+	assert_int_equal(eg_site_find_ident(fx->st, EG_ID_FQDN,
+					    "admin@abc.net", &got, &err),
+			 -ENOENT);
+	assert_string_equal(err.msg,
+			    "no site with source identity fqdn:admin@abc.net");
+	assert_int_equal(eg_site_find_source_ip(fx->st, ip("198.51.100.8"),
+						&got, &err), -ENOENT);
+	assert_string_equal(err.msg, "no site with source ip 198.51.100.8");
+	assert_int_equal(eg_site_find_ident(fx->st, 0, "x", &got, &err),
+			 -EINVAL);
+	eg_site_clear(&got);
+	eg_site_clear(&s);
+}
+
+static void test_site_ident_nocase(void **state)
+{
+	struct fx *fx = *state;
+	struct eg_site_rec s, got;
+	struct eg_err err = { "" };
+
+	site_init(&s, "hq", 1);
+	strcpy(s.id_value, "Branch.Example.com");
+	add_ok(fx, &s);
+	assert_int_equal(eg_site_find_ident(fx->st, EG_ID_FQDN,
+					    "branch.example.COM", &got, &err),
+			 0);
+	assert_string_equal(got.name, "hq");
+	/* stored as entered */
+	assert_string_equal(got.id_value, "Branch.Example.com");
+	eg_site_clear(&got);
+	eg_site_clear(&s);
+}
+
+static void test_site_duplicates(void **state)
+{
+	struct fx *fx = *state;
+	struct eg_site_rec hq, s, got;
+	struct eg_err err = { "" };
+
+	site_init(&hq, "hq", 1);
+	strcpy(hq.id_value, "branch.example.com");
+	hq.source_ip = ip("198.51.100.7");
+	add_ok(fx, &hq);
+
+	site_init(&s, "hq", 2);
+	assert_int_equal(eg_site_add(fx->st, &s, &err), -EEXIST);
+	assert_string_equal(err.msg, "site name 'hq' already exists");
+
+	site_init(&s, "other", 2);
+	strcpy(s.id_value, "branch.example.com");
+	assert_int_equal(eg_site_add(fx->st, &s, &err), -EEXIST);
+	assert_string_equal(err.msg,
+			    "source identity fqdn:branch.example.com is already used by site 'hq'");
+
+	strcpy(s.id_value, "BRANCH.example.com");
+	assert_int_equal(eg_site_add(fx->st, &s, &err), -EEXIST);
+	assert_msg(&err, "source identity fqdn:BRANCH.example.com is already used by site 'hq'");
+
+	site_init(&s, "other", 2);
+	s.source_ip = ip("198.51.100.7");
+	assert_int_equal(eg_site_add(fx->st, &s, &err), -EEXIST);
+	assert_string_equal(err.msg,
+			    "source ip 198.51.100.7 is already used by site 'hq'");
+	assert_int_equal(s.id, 0);
+
+	/* all three at once: the name is reported first */
+	site_init(&s, "hq", 1);
+	assert_int_equal(eg_site_add(fx->st, &s, &err), -EEXIST);
+	assert_string_equal(err.msg, "site name 'hq' already exists");
+
+	assert_int_equal(eg_site_count(fx->st), 1);
+	assert_int_equal(eg_site_get(fx->st, "hq", &got, &err), 0);
+	site_equal(&got, &hq);
+	eg_site_clear(&got);
+}
+
+static void test_site_unknown_pop(void **state)
+{
+	struct fx *fx = *state;
+	struct eg_site_rec s;
+	struct eg_err err = { "" };
+	sqlite3 *db;
+
+	site_init(&s, "hq", 1);
+	strcpy(s.primary_pop, "XYZ");
+	assert_int_equal(eg_site_add(fx->st, &s, &err), -ENOENT);
+	assert_string_equal(err.msg, "unknown POP 'XYZ'");
+
+	site_init(&s, "hq", 1);
+	strcpy(s.backup_pops[1], "XYZ");
+	assert_int_equal(eg_site_add(fx->st, &s, &err), -ENOENT);
+	assert_string_equal(err.msg, "unknown POP 'XYZ' in backup POPs");
+
+	/* names are exact */
+	site_init(&s, "hq", 1);
+	strcpy(s.primary_pop, "nyc1");
+	assert_int_equal(eg_site_add(fx->st, &s, &err), -ENOENT);
+	assert_string_equal(err.msg, "unknown POP 'nyc1'");
+
+	assert_int_equal(eg_site_count(fx->st), 0);
+	db = raw_open(fx->path);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM site_backup_pops"), 0);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM site_ports"), 0);
+	sqlite3_close(db);
+}
+
+static void test_site_update(void **state)
+{
+	struct fx *fx = *state;
+	struct eg_site_rec a, b, s, got;
+	struct eg_err err = { "" };
+	unsigned i;
+
+	site_init(&a, "hq", 1);
+	site_init(&b, "branch", 2);
+	add_ok(fx, &a);
+	add_ok(fx, &b);
+
+	/* everything changes; the old primary becomes a backup and back */
+	s = a;
+	strcpy(s.name, "hq2");
+	s.id_type = EG_ID_EMAIL;
+	strcpy(s.id_value, "admin@abc.net");
+	s.source_ip = ip("192.0.2.99");
+	s.psk_len = 64;
+	for (i = 0; i < s.psk_len; i++)
+		s.psk[i] = 0x40 + i;
+	strcpy(s.primary_pop, "ATL1");
+	strcpy(s.backup_pops[0], "NYC1");
+	strcpy(s.backup_pops[1], "FRA1");
+	strcpy(s.backup_pops[2], "LON1");
+	s.n_backup_pops = 3;
+	s.traffic = EG_TT_IOT;
+	s.license = EG_LIC_CLOUD_FIREWALL;
+	s.ports[0] = 22;
+	s.n_ports = 1;
+	s.max_bw_mbps = 100;
+	s.enabled = false;
+	if (eg_site_update(fx->st, &s, &err))
+		fail_msg("update: %s", err.msg);
+	assert_int_equal(eg_site_get(fx->st, "hq", &got, &err), -ENOENT);
+	assert_int_equal(eg_site_get(fx->st, "hq2", &got, &err), 0);
+	assert_int_equal(got.created, a.created);
+	assert_true(got.updated >= a.created);
+	s.updated = got.updated;
+	site_equal(&got, &s);
+
+	/* the same values again: it does not clash with itself */
+	assert_int_equal(eg_site_update(fx->st, &s, &err), 0);
+
+	/* clashes with the other site, each leaving hq2 as it was */
+	s = got;
+	strcpy(s.name, "branch");
+	assert_int_equal(eg_site_update(fx->st, &s, &err), -EEXIST);
+	assert_string_equal(err.msg, "site name 'branch' already exists");
+	s = got;
+	s.id_type = EG_ID_FQDN;
+	strcpy(s.id_value, "s2.example.com");
+	assert_int_equal(eg_site_update(fx->st, &s, &err), -EEXIST);
+	assert_string_equal(err.msg,
+			    "source identity fqdn:s2.example.com is already used by site 'branch'");
+	s = got;
+	s.source_ip = b.source_ip;
+	assert_int_equal(eg_site_update(fx->st, &s, &err), -EEXIST);
+	assert_string_equal(err.msg,
+			    "source ip 10.0.0.3 is already used by site 'branch'");
+	s = got;
+	strcpy(s.backup_pops[1], "XYZ");
+	assert_int_equal(eg_site_update(fx->st, &s, &err), -ENOENT);
+	assert_string_equal(err.msg, "unknown POP 'XYZ' in backup POPs");
+	s = got;
+	s.psk_len = 8;
+	assert_int_equal(eg_site_update(fx->st, &s, &err), -EINVAL);
+	assert_string_equal(err.msg,
+			    "PSK too short: 8 bytes, at least 16 required");
+	assert_int_equal(eg_site_get(fx->st, "hq2", &s, &err), 0);
+	site_equal(&s, &got);
+
+	s.id = 9999;
+	strcpy(s.name, "ghost");
+	assert_int_equal(eg_site_update(fx->st, &s, &err), -ENOENT);
+	assert_string_equal(err.msg, "no site with id 9999");
+	assert_int_equal(eg_site_count(fx->st), 2);
+	eg_site_clear(&s);
+	eg_site_clear(&got);
+}
+
+static void test_site_delete_cascade(void **state)
+{
+	struct fx *fx = *state;
+	struct eg_site_rec s;
+	struct eg_err err = { "" };
+	sqlite3 *db;
+
+	site_init(&s, "hq", 1);
+	add_ok(fx, &s);
+	site_init(&s, "keep", 2);
+	add_ok(fx, &s);
+	db = raw_open(fx->path);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM site_backup_pops"), 4);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM site_ports"), 4);
+
+	assert_int_equal(eg_site_delete(fx->st, "hq", &err), 0);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM site_backup_pops"), 2);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM site_ports"), 2);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM site_ports p"
+				 " JOIN sites s ON s.id = p.site_id"
+				 " WHERE s.name = 'keep'"), 2);
+	sqlite3_close(db);
+
+	assert_int_equal(eg_site_delete(fx->st, "hq", &err), -ENOENT);
+	assert_string_equal(err.msg, "no site named 'hq'");
+	assert_int_equal(eg_site_delete(fx->st, "a\x1b[2J", &err), -ENOENT);
+	assert_string_equal(err.msg, "no site named 'a\\x1b[2J'");
+	assert_int_equal(eg_site_count(fx->st), 1);
+}
+
+static void test_site_enable(void **state)
+{
+	struct fx *fx = *state;
+	struct eg_site_rec s, got;
+	struct eg_err err = { "" };
+
+	site_init(&s, "hq", 1);
+	add_ok(fx, &s);
+	assert_int_equal(eg_site_set_enabled(fx->st, "hq", false, &err), 0);
+	assert_int_equal(eg_site_get(fx->st, "hq", &got, &err), 0);
+	assert_false(got.enabled);
+	assert_int_equal(eg_site_set_enabled(fx->st, "hq", false, &err), 0);
+	assert_int_equal(eg_site_set_enabled(fx->st, "hq", true, &err), 0);
+	assert_int_equal(eg_site_get(fx->st, "hq", &got, &err), 0);
+	assert_true(got.enabled);
+	assert_int_equal(eg_site_set_enabled(fx->st, "nope", true, &err),
+			 -ENOENT);
+	assert_string_equal(err.msg, "no site named 'nope'");
+	eg_site_clear(&got);
+}
+
+struct walk {
+	struct eg_store *st;
+	char names[8][EG_NAME_MAX + 1];
+	unsigned n, stop_at;
+	bool disable;
+};
+
+static int walk_cb(const struct eg_site_rec *s, void *arg)
+{
+	struct walk *w = arg;
+	struct eg_err err;
+
+	if (w->n < ARRAY_SIZE(w->names))
+		strcpy(w->names[w->n], s->name);
+	w->n++;
+	/* the whole record is there, PSK included */
+	if (s->psk_len != 32 || s->n_backup_pops != 2 || s->n_ports != 2)
+		return -EIO;
+	if (w->disable && eg_site_set_enabled(w->st, s->name, false, &err))
+		return -EIO;
+	return w->n == w->stop_at ? 42 : 0;
+}
+
+static int pop_walk_cb(const struct eg_pop_rec *p, void *arg)
+{
+	struct walk *w = arg;
+
+	strcpy(w->names[w->n++], p->name);
+	return 0;
+}
+
+static int count_disabled(const struct eg_site_rec *s, void *arg)
+{
+	*(unsigned *)arg += !s->enabled;
+	return 0;
+}
+
+static void test_site_foreach(void **state)
+{
+	static const char *const names[] = { "m", "b", "z", "a", "q" };
+	struct fx *fx = *state;
+	struct eg_err err = { "" };
+	struct eg_site_rec s;
+	struct walk w = { .st = fx->st };
+	unsigned i, disabled = 0;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		site_init(&s, names[i], i);
+		add_ok(fx, &s);
+	}
+	assert_int_equal(eg_site_foreach(fx->st, walk_cb, &w, &err), 0);
+	assert_int_equal(w.n, ARRAY_SIZE(names));
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		assert_string_equal(w.names[i], names[i]);	/* id order */
+
+	memset(&w, 0, sizeof(w));
+	w.stop_at = 2;
+	assert_int_equal(eg_site_foreach(fx->st, walk_cb, &w, &err), 42);
+	assert_int_equal(w.n, 2);
+
+	/* the callback may write */
+	memset(&w, 0, sizeof(w));
+	w.st = fx->st;
+	w.disable = true;
+	assert_int_equal(eg_site_foreach(fx->st, walk_cb, &w, &err), 0);
+	assert_int_equal(w.n, ARRAY_SIZE(names));
+	assert_int_equal(eg_site_foreach(fx->st, count_disabled, &disabled,
+					 &err), 0);
+	assert_int_equal(disabled, ARRAY_SIZE(names));
+
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(eg_pop_foreach(fx->st, pop_walk_cb, &w, &err), 0);
+	assert_int_equal(w.n, 4);
+	assert_string_equal(w.names[0], "NYC1");
+	assert_string_equal(w.names[3], "FRA1");
+	eg_site_clear(&s);
+}
+
+/* ---- POPs ---- */
+
+static void test_pop_crud(void **state)
+{
+	struct fx *fx = *state;
+	struct eg_err err = { "" };
+	struct eg_pop_rec p, q;
+	struct eg_site_rec s;
+
+	assert_int_equal(eg_pop_get(fx->st, "NYC1", &p, &err), 0);
+	assert_true(p.id > 0);
+	assert_string_equal(p.name, "NYC1");
+	assert_int_equal(p.gateway_ip, ip("203.0.113.1"));
+	assert_int_equal(p.probe_ip, ip("203.0.113.2"));
+	assert_string_equal(p.location, "New York");
+	assert_true(p.accepting);
+	assert_true(p.created > 0);
+
+	pop_init(&q, "NYC1", "192.0.2.1", "192.0.2.2", "");
+	assert_int_equal(eg_pop_add(fx->st, &q, &err), -EEXIST);
+	assert_string_equal(err.msg, "POP name 'NYC1' already exists");
+	pop_init(&q, "NYC:2", "192.0.2.1", "192.0.2.2", "");
+	assert_int_equal(eg_pop_add(fx->st, &q, &err), -EINVAL);
+	assert_msg(&err, "POP name 'NYC:2' contains ':'");
+
+	/* rename and drain; sites follow the POP by id */
+	site_init(&s, "hq", 1);
+	add_ok(fx, &s);
+	strcpy(p.name, "NYC2");
+	p.accepting = false;
+	strcpy(p.location, "Secaucus, NJ");
+	p.probe_ip = ip("203.0.113.3");
+	assert_int_equal(eg_pop_update(fx->st, &p, &err), 0);
+	assert_int_equal(eg_pop_get(fx->st, "NYC1", &q, &err), -ENOENT);
+	assert_string_equal(err.msg, "no POP named 'NYC1'");
+	assert_int_equal(eg_pop_get(fx->st, "NYC2", &q, &err), 0);
+	assert_int_equal(q.id, p.id);
+	assert_false(q.accepting);
+	assert_string_equal(q.location, "Secaucus, NJ");
+	assert_int_equal(q.probe_ip, ip("203.0.113.3"));
+	assert_int_equal(q.created, p.created);
+	assert_int_equal(eg_site_get(fx->st, "hq", &s, &err), 0);
+	assert_string_equal(s.primary_pop, "NYC2");
+
+	strcpy(p.name, "ATL1");
+	assert_int_equal(eg_pop_update(fx->st, &p, &err), -EEXIST);
+	assert_string_equal(err.msg, "POP name 'ATL1' already exists");
+	strcpy(p.name, "NYC2");
+	p.id = 999;
+	assert_int_equal(eg_pop_update(fx->st, &p, &err), -ENOENT);
+	assert_string_equal(err.msg, "no POP with id 999");
+	eg_site_clear(&s);
+}
+
+static void test_pop_delete_refused(void **state)
+{
+	struct fx *fx = *state;
+	struct eg_err err = { "" };
+	struct eg_site_rec s;
+	struct eg_pop_rec p;
+
+	site_init(&s, "a", 1);		/* NYC1, backups ATL1 LON1 */
+	add_ok(fx, &s);
+	site_init(&s, "b", 2);
+	s.n_backup_pops = 0;
+	add_ok(fx, &s);
+
+	assert_int_equal(eg_pop_delete(fx->st, "NYC1", &err), -EBUSY);
+	assert_string_equal(err.msg,
+			    "POP 'NYC1' is used by 2 sites (2 as primary, 0 as backup POP); move them to another POP first");
+	assert_int_equal(eg_pop_delete(fx->st, "ATL1", &err), -EBUSY);
+	assert_msg(&err, "POP 'ATL1' is used by 1 site (0 as primary, 1 as backup POP)");
+	assert_int_equal(eg_pop_get(fx->st, "NYC1", &p, &err), 0);
+
+	assert_int_equal(eg_pop_delete(fx->st, "FRA1", &err), 0);
+	assert_int_equal(eg_pop_get(fx->st, "FRA1", &p, &err), -ENOENT);
+	assert_int_equal(eg_pop_delete(fx->st, "FRA1", &err), -ENOENT);
+	assert_string_equal(err.msg, "no POP named 'FRA1'");
+
+	assert_int_equal(eg_site_delete(fx->st, "a", &err), 0);
+	assert_int_equal(eg_site_delete(fx->st, "b", &err), 0);
+	assert_int_equal(eg_pop_delete(fx->st, "NYC1", &err), 0);
+	assert_int_equal(eg_pop_delete(fx->st, "ATL1", &err), 0);
+	eg_site_clear(&s);
+}
+
+/* ---- transactions ---- */
+
+static void test_transactions(void **state)
+{
+	struct fx *fx = *state;
+	struct eg_err err = { "" };
+	struct eg_site_rec s;
+	struct eg_pop_rec p;
+	sqlite3 *db;
+	unsigned i;
+
+	assert_int_equal(eg_store_begin(fx->st, &err), 0);
+	assert_int_equal(eg_store_begin(fx->st, &err), -EBUSY);
+	assert_string_equal(err.msg, "a transaction is already open");
+	for (i = 0; i < 3; i++) {
+		site_init(&s, NULL, i);
+		add_ok(fx, &s);
+	}
+	pop_init(&p, "SJC1", "192.0.2.1", "192.0.2.2", "San Jose");
+	assert_int_equal(eg_pop_add(fx->st, &p, &err), 0);
+	assert_int_equal(eg_site_delete(fx->st, "site-000001", &err), 0);
+	assert_int_equal(eg_site_count(fx->st), 2);
+	eg_store_rollback(fx->st);
+	assert_int_equal(eg_site_count(fx->st), 0);
+	assert_int_equal(eg_pop_get(fx->st, "SJC1", &p, &err), -ENOENT);
+	db = raw_open(fx->path);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM site_backup_pops"), 0);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM site_ports"), 0);
+
+	assert_int_equal(eg_store_commit(fx->st, &err), -EINVAL);
+	assert_string_equal(err.msg, "no transaction is open");
+	eg_store_rollback(fx->st);	/* harmless */
+
+	/* a failed call inside a batch leaves no trace; the batch goes on */
+	assert_int_equal(eg_store_begin(fx->st, &err), 0);
+	site_init(&s, "a", 1);
+	add_ok(fx, &s);
+	site_init(&s, "a", 2);
+	assert_int_equal(eg_site_add(fx->st, &s, &err), -EEXIST);
+	site_init(&s, "c", 3);
+	strcpy(s.backup_pops[1], "XYZ");	/* fails after the primary */
+	assert_int_equal(eg_site_add(fx->st, &s, &err), -ENOENT);
+	site_init(&s, "b", 4);
+	add_ok(fx, &s);
+	/* other connections see nothing before the commit */
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM sites"), 0);
+	assert_int_equal(eg_store_commit(fx->st, &err), 0);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM sites"), 2);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM site_backup_pops"), 4);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM site_ports"), 4);
+	sqlite3_close(db);
+	assert_int_equal(eg_site_count(fx->st), 2);
+
+	/* outside a batch each call commits at once */
+	site_init(&s, "d", 5);
+	add_ok(fx, &s);
+	db = raw_open(fx->path);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM sites"), 3);
+	sqlite3_close(db);
+	eg_site_clear(&s);
+}
+
+/* ---- the schema on its own ---- */
+
+#define POPID(n)	"(SELECT id FROM pops WHERE name = '" n "')"
+#define SITEID(n)	"(SELECT id FROM sites WHERE name = '" n "')"
+#define POP_INS(name, gw, probe, loc, acc)				\
+	"INSERT INTO pops (name, gateway_ip, probe_ip, location, accepting,"	\
+	" created, updated) VALUES (" name ", " gw ", " probe ", " loc ", "	\
+	acc ", 0, 0)"
+#define SITE_INS(name, type, value, ip, psk, pop, tt, lic, bw, en)	\
+	"INSERT INTO sites (name, id_type, id_value, source_ip, psk,"	\
+	" primary_pop, traffic_type, license, max_bw_mbps, enabled,"	\
+	" created, updated) VALUES (" name ", " type ", " value ", " ip	\
+	", " psk ", " pop ", " tt ", " lic ", " bw ", " en ", 0, 0)"
+#define SITE_OK(name, value, ip)					\
+	SITE_INS(name, "'fqdn'", value, ip, "zeroblob(16)", POPID("NYC1"),	\
+		 "'user'", "'web-gateway'", "0", "1")
+#define A65	"replace(hex(zeroblob(65)), '00', 'a')"
+
+static void test_schema_constraints(void **state)
+{
+	static const struct {
+		const char *sql;
+		int rc;		/* extended code, 0: must succeed */
+	} t[] = {
+		/* pops */
+		{ POP_INS("'NEW1'", "3405803777", "3405803778", "'x'", "1"), 0 },
+		{ POP_INS("'NYC1'", "3405803777", "3405803778", "'x'", "1"), SQLITE_CONSTRAINT_UNIQUE },
+		{ POP_INS("''", "3405803777", "3405803778", "'x'", "1"), SQLITE_CONSTRAINT_CHECK },
+		{ POP_INS("'a/b'", "3405803777", "3405803778", "'x'", "1"), SQLITE_CONSTRAINT_CHECK },
+		{ POP_INS("' a'", "3405803777", "3405803778", "'x'", "1"), SQLITE_CONSTRAINT_CHECK },
+		{ POP_INS("'a '", "3405803777", "3405803778", "'x'", "1"), SQLITE_CONSTRAINT_CHECK },
+		{ POP_INS(A65, "3405803777", "3405803778", "'x'", "1"), SQLITE_CONSTRAINT_CHECK },
+		{ POP_INS("NULL", "3405803777", "3405803778", "'x'", "1"), SQLITE_CONSTRAINT_NOTNULL },
+		{ POP_INS("'NEW1'", "0", "3405803778", "'x'", "1"), SQLITE_CONSTRAINT_CHECK },
+		{ POP_INS("'NEW1'", "4294967295", "3405803778", "'x'", "1"), SQLITE_CONSTRAINT_CHECK },
+		{ POP_INS("'NEW1'", "3758096384", "3405803778", "'x'", "1"), SQLITE_CONSTRAINT_CHECK },
+		{ POP_INS("'NEW1'", "'x'", "3405803778", "'x'", "1"), SQLITE_CONSTRAINT_DATATYPE },
+		{ POP_INS("'NEW1'", "1.5", "3405803778", "'x'", "1"), SQLITE_CONSTRAINT_DATATYPE },
+		{ POP_INS("'NEW1'", "3405803777", "0", "'x'", "1"), SQLITE_CONSTRAINT_CHECK },
+		{ POP_INS("'NEW1'", "3405803777", "NULL", "'x'", "1"), SQLITE_CONSTRAINT_NOTNULL },
+		{ POP_INS("'NEW1'", "3405803777", "3405803778", A65, "1"), SQLITE_CONSTRAINT_CHECK },
+		{ POP_INS("'NEW1'", "3405803777", "3405803778", "'a' || char(10)", "1"), SQLITE_CONSTRAINT_CHECK },
+		{ POP_INS("'NEW1'", "3405803777", "3405803778", "'x'", "2"), SQLITE_CONSTRAINT_CHECK },
+		/* sites */
+		{ SITE_OK("'new'", "'new.example.com'", "3325256800"), 0 },
+		{ SITE_OK("'base'", "'new.example.com'", "3325256800"), SQLITE_CONSTRAINT_UNIQUE },
+		{ SITE_OK("'a/b'", "'new.example.com'", "3325256800"), SQLITE_CONSTRAINT_CHECK },
+		{ SITE_OK("''", "'new.example.com'", "3325256800"), SQLITE_CONSTRAINT_CHECK },
+		{ SITE_OK("NULL", "'new.example.com'", "3325256800"), SQLITE_CONSTRAINT_NOTNULL },
+		{ SITE_OK("'new'", "'base.example.com'", "3325256800"), SQLITE_CONSTRAINT_UNIQUE },
+		{ SITE_OK("'new'", "'BASE.Example.COM'", "3325256800"), SQLITE_CONSTRAINT_UNIQUE },
+		{ SITE_OK("'new'", "''", "3325256800"), SQLITE_CONSTRAINT_CHECK },
+		{ SITE_OK("'new'", "'a b.example.com'", "3325256800"), SQLITE_CONSTRAINT_CHECK },
+		{ SITE_OK("'new'", "'b\xc3\xbc.example.com'", "3325256800"), SQLITE_CONSTRAINT_CHECK },
+		{ SITE_OK("'new'", "replace(hex(zeroblob(128)), '00', 'ab')", "3325256800"), SQLITE_CONSTRAINT_CHECK },
+		{ SITE_OK("'new'", "'new.example.com'", "3325256705"), SQLITE_CONSTRAINT_UNIQUE },
+		{ SITE_OK("'new'", "'new.example.com'", "0"), SQLITE_CONSTRAINT_CHECK },
+		{ SITE_OK("'new'", "'new.example.com'", "16777215"), SQLITE_CONSTRAINT_CHECK },
+		{ SITE_OK("'new'", "'new.example.com'", "2130706433"), SQLITE_CONSTRAINT_CHECK },
+		{ SITE_OK("'new'", "'new.example.com'", "3758096389"), SQLITE_CONSTRAINT_CHECK },
+		{ SITE_OK("'new'", "'new.example.com'", "4026531839"), SQLITE_CONSTRAINT_CHECK },
+		{ SITE_OK("'new'", "'new.example.com'", "4294967295"), SQLITE_CONSTRAINT_CHECK },
+		{ SITE_OK("'new'", "'new.example.com'", "4294967296"), SQLITE_CONSTRAINT_CHECK },
+		{ SITE_OK("'new'", "'new.example.com'", "-1"), SQLITE_CONSTRAINT_CHECK },
+		{ SITE_OK("'new'", "'new.example.com'", "'198.51.100.9'"), SQLITE_CONSTRAINT_DATATYPE },
+		{ SITE_OK("'new'", "'new.example.com'", "NULL"), SQLITE_CONSTRAINT_NOTNULL },
+		{ SITE_INS("'new'", "'x509'", "'new.example.com'", "3325256800", "zeroblob(16)", POPID("NYC1"), "'user'", "'web-gateway'", "0", "1"), SQLITE_CONSTRAINT_CHECK },
+		{ SITE_INS("'new'", "NULL", "'new.example.com'", "3325256800", "zeroblob(16)", POPID("NYC1"), "'user'", "'web-gateway'", "0", "1"), SQLITE_CONSTRAINT_NOTNULL },
+		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", "zeroblob(15)", POPID("NYC1"), "'user'", "'web-gateway'", "0", "1"), SQLITE_CONSTRAINT_CHECK },
+		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", "zeroblob(128)", POPID("NYC1"), "'user'", "'web-gateway'", "0", "1"), 0 },
+		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", "zeroblob(129)", POPID("NYC1"), "'user'", "'web-gateway'", "0", "1"), SQLITE_CONSTRAINT_CHECK },
+		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", "'sixteen-bytes-xx'", POPID("NYC1"), "'user'", "'web-gateway'", "0", "1"), SQLITE_CONSTRAINT_DATATYPE },
+		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", "NULL", POPID("NYC1"), "'user'", "'web-gateway'", "0", "1"), SQLITE_CONSTRAINT_NOTNULL },
+		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", "zeroblob(16)", "9999", "'user'", "'web-gateway'", "0", "1"), SQLITE_CONSTRAINT_FOREIGNKEY },
+		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", "zeroblob(16)", "NULL", "'user'", "'web-gateway'", "0", "1"), SQLITE_CONSTRAINT_NOTNULL },
+		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", "zeroblob(16)", POPID("NYC1"), "'video'", "'web-gateway'", "0", "1"), SQLITE_CONSTRAINT_CHECK },
+		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", "zeroblob(16)", POPID("NYC1"), "'User'", "'web-gateway'", "0", "1"), SQLITE_CONSTRAINT_CHECK },
+		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", "zeroblob(16)", POPID("NYC1"), "'guest-wifi'", "'casb'", "0", "1"), SQLITE_CONSTRAINT_CHECK },
+		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", "zeroblob(16)", POPID("NYC1"), "'user'", "'web-gateway'", "-1", "1"), SQLITE_CONSTRAINT_CHECK },
+		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", "zeroblob(16)", POPID("NYC1"), "'user'", "'web-gateway'", "4294967296", "1"), SQLITE_CONSTRAINT_CHECK },
+		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", "zeroblob(16)", POPID("NYC1"), "'user'", "'web-gateway'", "0", "2"), SQLITE_CONSTRAINT_CHECK },
+		{ "UPDATE sites SET enabled = 5 WHERE name = 'base'", SQLITE_CONSTRAINT_CHECK },
+		{ "UPDATE sites SET source_ip = 0 WHERE name = 'base'", SQLITE_CONSTRAINT_CHECK },
+		{ "UPDATE sites SET name = 'small' WHERE name = 'base'", SQLITE_CONSTRAINT_UNIQUE },
+		{ "UPDATE sites SET primary_pop = 9999 WHERE name = 'base'", SQLITE_CONSTRAINT_FOREIGNKEY },
+		/* backup POPs */
+		{ "INSERT INTO site_backup_pops VALUES (" SITEID("base") ", " POPID("LON1") ", 2)", 0 },
+		{ "INSERT INTO site_backup_pops VALUES (" SITEID("base") ", " POPID("LON1") ", 0)", SQLITE_CONSTRAINT_CHECK },
+		{ "INSERT INTO site_backup_pops VALUES (" SITEID("base") ", " POPID("LON1") ", 10)", SQLITE_CONSTRAINT_CHECK },
+		{ "INSERT INTO site_backup_pops VALUES (" SITEID("base") ", " POPID("ATL1") ", 3)", SQLITE_CONSTRAINT_PRIMARYKEY },
+		{ "INSERT INTO site_backup_pops VALUES (" SITEID("base") ", " POPID("LON1") ", 1)", SQLITE_CONSTRAINT_UNIQUE },
+		{ "INSERT INTO site_backup_pops VALUES (" SITEID("base") ", 9999, 2)", SQLITE_CONSTRAINT_FOREIGNKEY },
+		{ "INSERT INTO site_backup_pops VALUES (9999, " POPID("LON1") ", 2)", SQLITE_CONSTRAINT_FOREIGNKEY },
+		{ "INSERT INTO site_backup_pops VALUES (" SITEID("base") ", NULL, 2)", SQLITE_CONSTRAINT_NOTNULL },
+		{ "INSERT INTO site_backup_pops VALUES (" SITEID("base") ", 'LON1', 2)", SQLITE_CONSTRAINT_DATATYPE },
+		/* ports */
+		{ "INSERT INTO site_ports VALUES (" SITEID("small") ", 9000)", 0 },
+		{ "INSERT INTO site_ports VALUES (" SITEID("small") ", 0)", SQLITE_CONSTRAINT_CHECK },
+		{ "INSERT INTO site_ports VALUES (" SITEID("small") ", 65536)", SQLITE_CONSTRAINT_CHECK },
+		{ "INSERT INTO site_ports VALUES (" SITEID("small") ", 8080)", SQLITE_CONSTRAINT_PRIMARYKEY },
+		{ "INSERT INTO site_ports VALUES (" SITEID("small") ", '80')", 0 },	/* STRICT converts lossless text */
+		{ "INSERT INTO site_ports VALUES (" SITEID("small") ", 'http')", SQLITE_CONSTRAINT_DATATYPE },
+		{ "INSERT INTO site_ports VALUES (9999, 9000)", SQLITE_CONSTRAINT_FOREIGNKEY },
+		/* deleting POPs in use: RESTRICT reports through a trigger code */
+		{ "DELETE FROM pops WHERE name = 'NYC1'", SQLITE_CONSTRAINT_TRIGGER },
+		{ "DELETE FROM pops WHERE name = 'ATL1'", SQLITE_CONSTRAINT_TRIGGER },
+		{ "DELETE FROM pops WHERE name = 'FRA1'", 0 },
+		/* and the cascade */
+		{ "DELETE FROM sites WHERE name = 'base'", 0 },
+	};
+	struct fx *fx = *state;
+	struct eg_site_rec s;
+	unsigned i;
+	sqlite3 *db;
+	int rc;
+
+	site_init(&s, "base", 0);
+	strcpy(s.id_value, "base.example.com");
+	s.source_ip = htonl(3325256705u);	/* 198.51.100.1 */
+	s.n_backup_pops = 1;			/* ATL1 */
+	s.n_ports = EG_MAX_CUSTOM_PORTS;
+	for (i = 0; i < s.n_ports; i++)
+		s.ports[i] = 1 + i;
+	add_ok(fx, &s);
+	site_init(&s, "small", 1);
+	s.n_backup_pops = 0;
+	s.n_ports = 1;			/* 8080 */
+	add_ok(fx, &s);
+
+	db = raw_open(fx->path);
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL),
+				 SQLITE_OK);
+		rc = sqlite3_exec(db, t[i].sql, NULL, NULL, NULL);
+		if (rc != SQLITE_OK)
+			rc = sqlite3_extended_errcode(db);
+		if (rc != t[i].rc)
+			fail_msg("row %u: got %d (%s), want %d: %s", i, rc,
+				 sqlite3_errmsg(db), t[i].rc, t[i].sql);
+		if (rc == SQLITE_CONSTRAINT_TRIGGER &&
+		    !strstr(sqlite3_errmsg(db), "FOREIGN KEY"))
+			fail_msg("row %u: %s", i, sqlite3_errmsg(db));
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	/* a cascade really removed the children (kept this time) */
+	assert_int_equal(sqlite3_exec(db, "DELETE FROM sites WHERE name = 'base'",
+				      NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM site_ports"), 1);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM site_backup_pops"), 0);
+	sqlite3_close(db);
+	eg_site_clear(&s);
+}
+
+/*
+ * Every lookup later code needs goes through an index: a full scan of 100k
+ * rows takes milliseconds, an index search microseconds. The one scan is
+ * the substring filter, which walks the covering name index in order and
+ * stops at LIMIT.
+ */
+static void test_query_plans(void **state)
+{
+	static const struct {
+		const char *sql;
+		const char *want;	/* in the plan */
+	} t[] = {
+		{ "SELECT id FROM sites WHERE name = 'x'", "INDEX sqlite_autoindex_sites_1 (name=?)" },
+		{ "SELECT id FROM sites WHERE id_type = 'fqdn' AND id_value = 'x'", "(id_value=? AND id_type=?)" },
+		{ "SELECT id FROM sites WHERE source_ip = 1", "(source_ip=?)" },
+		{ "SELECT id FROM sites WHERE id_value = 'x'", "(id_value=?)" },
+		{ "SELECT id FROM sites WHERE id_value LIKE 'bra%'", "(id_value>? AND id_value<?)" },
+		{ "SELECT name FROM sites WHERE name > 'm' ORDER BY name LIMIT 100", "(name>?)" },
+		{ "SELECT name FROM sites WHERE enabled = 0 ORDER BY name LIMIT 100", "INDEX sites_enabled (enabled=?)" },
+		{ "SELECT name FROM sites WHERE primary_pop = 1 ORDER BY name LIMIT 100", "INDEX sites_primary_pop (primary_pop=?)" },
+		{ "SELECT name FROM sites WHERE traffic_type = 'iot' ORDER BY name LIMIT 100", "INDEX sites_traffic (traffic_type=?)" },
+		{ "SELECT site_id FROM site_backup_pops WHERE pop_id = 1", "INDEX site_backup_pops_pop (pop_id=?)" },
+		{ "SELECT p.name FROM site_backup_pops b JOIN pops p ON p.id = b.pop_id WHERE b.site_id = 1 ORDER BY b.pref", "(site_id=?)" },
+		{ "SELECT port FROM site_ports WHERE site_id = 1 ORDER BY port", "USING PRIMARY KEY (site_id=?)" },
+		{ "SELECT name FROM sites WHERE (name = 'a' OR (id_type = 'fqdn' AND id_value = 'b') OR source_ip = 1) AND id <> 0", "MULTI-INDEX OR" },
+		{ "SELECT name FROM sites WHERE name LIKE '%abc%' ORDER BY name LIMIT 100", "SCAN sites USING COVERING INDEX sqlite_autoindex_sites_1" },
+	};
+	struct fx *fx = *state;
+	char plan[1024];
+	sqlite3_stmt *stmt;
+	char sql[512];
+	unsigned i;
+	sqlite3 *db;
+
+	db = raw_open(fx->path);
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", t[i].sql);
+		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL),
+				 SQLITE_OK);
+		plan[0] = '\0';
+		while (sqlite3_step(stmt) == SQLITE_ROW) {
+			strncat(plan, (const char *)sqlite3_column_text(stmt, 3),
+				sizeof(plan) - strlen(plan) - 2);
+			strcat(plan, ";");
+		}
+		sqlite3_finalize(stmt);
+		if (!strstr(plan, t[i].want) || strstr(plan, "TEMP B-TREE") ||
+		    (strstr(plan, "SCAN") && !strstr(t[i].want, "SCAN")))
+			fail_msg("%s: plan \"%s\", want \"%s\" and no scan or sort",
+				 t[i].sql, plan, t[i].want);
+	}
+	sqlite3_close(db);
+}
+
+/* ---- durability and speed ---- */
+
+static void test_durable_after_kill(void **state)
+{
+	struct fx *fx = *state;
+	struct eg_err err = { "" };
+	struct eg_site_rec s;
+	struct eg_pop_rec p;
+	struct eg_store *st;
+	char path[160], c;
+	int pfd[2], wst;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/other.db", fx->dir);
+	assert_int_equal(pipe(pfd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		close(pfd[0]);
+		pop_init(&p, "NYC1", "203.0.113.1", "203.0.113.2", "");
+		site_init(&s, "acked", 1);
+		s.n_backup_pops = 0;
+		if (eg_store_open(&st, path, &err) ||
+		    eg_pop_add(st, &p, &err) || eg_site_add(st, &s, &err)) {
+			fprintf(stderr, "child: %s\n", err.msg);
+			_exit(1);
+		}
+		/* acknowledged: now die without closing anything */
+		if (write(pfd[1], "k", 1) != 1)
+			_exit(3);
+		for (;;)
+			pause();
+	}
+	close(pfd[1]);
+	assert_int_equal(read(pfd[0], &c, 1), 1);
+	close(pfd[0]);
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &wst, 0), pid);
+	assert_true(WIFSIGNALED(wst));
+
+	if (eg_store_open(&st, path, &err))
+		fail_msg("reopen: %s", err.msg);
+	assert_int_equal(eg_site_get(st, "acked", &s, &err), 0);
+	assert_string_equal(s.primary_pop, "NYC1");
+	eg_store_close(st);
+	eg_site_clear(&s);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+#define BULK_SITES	20000
+
+static void test_bulk_insert(void **state)
+{
+	struct fx *fx = *state;
+	struct eg_err err = { "" };
+	struct eg_site_rec s, got;
+	double t0, t_ins, t_name, t_ident, t_ip;
+	char id[64];
+	unsigned i, n;
+
+	t0 = now_s();
+	assert_int_equal(eg_store_begin(fx->st, &err), 0);
+	for (i = 0; i < BULK_SITES; i++) {
+		site_init(&s, NULL, i);
+		if (eg_site_add(fx->st, &s, &err))
+			fail_msg("site %u: %s", i, err.msg);
+	}
+	assert_int_equal(eg_store_commit(fx->st, &err), 0);
+	t_ins = now_s() - t0;
+	assert_int_equal(eg_site_count(fx->st), BULK_SITES);
+
+	/* lookups, each a full record with POPs and ports */
+	n = BULK_SITES / 4;
+	t0 = now_s();
+	for (i = 0; i < n; i++) {
+		site_init(&s, NULL, (i * 7919) % BULK_SITES);
+		assert_int_equal(eg_site_get(fx->st, s.name, &got, &err), 0);
+	}
+	t_name = (now_s() - t0) / n * 1e6;
+	t0 = now_s();
+	for (i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "s%u.example.com",
+			 (i * 7919) % BULK_SITES);
+		assert_int_equal(eg_site_find_ident(fx->st, EG_ID_FQDN, id,
+						    &got, &err), 0);
+	}
+	t_ident = (now_s() - t0) / n * 1e6;
+	t0 = now_s();
+	for (i = 0; i < n; i++) {
+		site_init(&s, NULL, (i * 7919) % BULK_SITES);
+		assert_int_equal(eg_site_find_source_ip(fx->st, s.source_ip,
+							&got, &err), 0);
+		assert_string_equal(got.name, s.name);
+	}
+	t_ip = (now_s() - t0) / n * 1e6;
+
+	print_message("    %d sites inserted in one transaction: %.3f s; "
+		      "lookup by name %.1f us, identity %.1f us, source ip %.1f us\n",
+		      BULK_SITES, t_ins, t_name, t_ident, t_ip);
+	assert_true(t_ins < 2.0);
+	/* a full scan of 20k rows would take milliseconds */
+	assert_true(t_name < 200 && t_ident < 200 && t_ip < 200);
+	eg_site_clear(&s);
+	eg_site_clear(&got);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ipv4_parse),
+		cmocka_unit_test(test_enum_names),
+		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_ident_validate),
+		cmocka_unit_test(test_site_validate),
+		cmocka_unit_test(test_pop_validate),
+		cmocka_unit_test(test_site_clear),
+#define DB_TEST(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
+		DB_TEST(test_open_fresh_reopen),
+		DB_TEST(test_open_empty_and_v0),
+		DB_TEST(test_open_future_version),
+		DB_TEST(test_open_bad_files),
+		DB_TEST(test_migration_steps),
+		DB_TEST(test_site_roundtrip),
+		DB_TEST(test_site_ident_nocase),
+		DB_TEST(test_site_duplicates),
+		DB_TEST(test_site_unknown_pop),
+		DB_TEST(test_site_update),
+		DB_TEST(test_site_delete_cascade),
+		DB_TEST(test_site_enable),
+		DB_TEST(test_site_foreach),
+		DB_TEST(test_pop_crud),
+		DB_TEST(test_pop_delete_refused),
+		DB_TEST(test_transactions),
+		DB_TEST(test_schema_constraints),
+		DB_TEST(test_query_plans),
+		DB_TEST(test_durable_after_kill),
+		DB_TEST(test_bulk_insert),
+	};
+
+	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}

@@ -1,0 +1,1609 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * store.c - the site and POP database (SQLite).
+ *
+ * One connection per struct eg_store, used by one thread at a time. The file
+ * is in WAL mode with synchronous=FULL, so a call that returned 0 survives a
+ * crash of the process or of the machine. Writes outside a batch are one
+ * transaction each (BEGIN IMMEDIATE .. COMMIT); inside a batch each call is a
+ * savepoint, so a failed call leaves no trace and the batch can go on.
+ *
+ * C code validates first so that the operator gets a precise message; the
+ * schema repeats every rule it can express (CHECK, UNIQUE, FOREIGN KEY,
+ * triggers) so that a bug or a hand-edited database cannot store a site the
+ * data path would choke on. All SQL is static and takes values through bound
+ * parameters only.
+ *
+ * PSKs are bound with SQLITE_STATIC (no copy on our side) and copied out only
+ * into the caller's record. SQLite's page cache still holds them; the file is
+ * created 0600 and secure_delete overwrites deleted rows.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <sqlite3.h>
+
+#include "store.h"
+
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#define EG_BUSY_TIMEOUT_MS	5000
+#define QUOTE_MAX		72
+
+/* Name rules of validate.c, for CHECK constraints (names are ASCII). */
+#define NAME_CHECK(c)							\
+	"length(" c ") BETWEEN 1 AND 64"				\
+	" AND " c " NOT GLOB '*[^A-Za-z0-9._ -]*'"			\
+	" AND " c " NOT LIKE ' %' AND " c " NOT LIKE '% '"
+/* Host-order IPv4 that may be a peer address: not 0/8, 224/4, broadcast. */
+#define UNICAST_CHECK(c)						\
+	c " BETWEEN 16777216 AND 4294967294"				\
+	" AND " c " NOT BETWEEN 3758096384 AND 4026531839"
+#define NOT_LOOPBACK_CHECK(c)						\
+	c " NOT BETWEEN 2130706432 AND 2147483647"
+
+/*
+ * Schema version 1. IPv4 addresses are INTEGER in host order, so that the
+ * range checks above are plain comparisons. Identity values collate NOCASE:
+ * "Branch.Example.COM" and "branch.example.com" are the same IKE peer.
+ * At most 9 distinct backup POPs per site follows from pref 1..9 with
+ * UNIQUE (site_id, pref) and the primary key. Two rules span rows and are
+ * left to eg_site_validate(): a backup POP is not the primary, and a site
+ * has at most 32 ports. As triggers they made a bulk import ~40% slower.
+ */
+static const char schema_v1[] =
+	"CREATE TABLE pops ("
+	" id		INTEGER PRIMARY KEY,"
+	" name		TEXT NOT NULL UNIQUE CHECK (" NAME_CHECK("name") "),"
+	" gateway_ip	INTEGER NOT NULL CHECK (" UNICAST_CHECK("gateway_ip") "),"
+	" probe_ip	INTEGER NOT NULL CHECK (" UNICAST_CHECK("probe_ip") "),"
+	" location	TEXT NOT NULL DEFAULT '' CHECK ("
+	"   length(CAST(location AS BLOB)) <= 64"
+	"   AND location NOT GLOB '*[' || char(1) || '-' || char(31) ||"
+	"                         char(127) || ']*'),"
+	" accepting	INTEGER NOT NULL DEFAULT 1 CHECK (accepting IN (0, 1)),"
+	" created	INTEGER NOT NULL CHECK (created >= 0),"
+	" updated	INTEGER NOT NULL CHECK (updated >= 0)"
+	") STRICT;"
+
+	"CREATE TABLE sites ("
+	" id		INTEGER PRIMARY KEY,"
+	" name		TEXT NOT NULL UNIQUE CHECK (" NAME_CHECK("name") "),"
+	" id_type	TEXT NOT NULL CHECK (id_type IN ('ipv4', 'fqdn', 'email')),"
+	" id_value	TEXT NOT NULL COLLATE NOCASE CHECK ("
+	"   length(id_value) BETWEEN 1 AND 255"
+	"   AND id_value NOT GLOB '*[^!-~]*'),"
+	" source_ip	INTEGER NOT NULL UNIQUE CHECK (" UNICAST_CHECK("source_ip")
+	"   AND " NOT_LOOPBACK_CHECK("source_ip") "),"
+	" psk		BLOB NOT NULL CHECK (length(psk) BETWEEN 16 AND 128),"
+	" primary_pop	INTEGER NOT NULL REFERENCES pops (id) ON DELETE RESTRICT,"
+	" traffic_type	TEXT NOT NULL CHECK (traffic_type IN"
+	"   ('user', 'iot', 'mixed', 'machine', 'guest-wifi')),"
+	" license	TEXT NOT NULL CHECK (license IN"
+	"   ('web-gateway', 'cloud-firewall')),"
+	" max_bw_mbps	INTEGER NOT NULL DEFAULT 0 CHECK ("
+	"   max_bw_mbps BETWEEN 0 AND 4294967295),"
+	" enabled	INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),"
+	" created	INTEGER NOT NULL CHECK (created >= 0),"
+	" updated	INTEGER NOT NULL CHECK (updated >= 0),"
+	/* value first: the index also serves searches by value alone */
+	" UNIQUE (id_value, id_type)"
+	") STRICT;"
+	/* name, identity and source_ip are indexed by their UNIQUE */
+	"CREATE INDEX sites_enabled ON sites (enabled, name);"
+	"CREATE INDEX sites_primary_pop ON sites (primary_pop, name);"
+	"CREATE INDEX sites_traffic ON sites (traffic_type, name);"
+
+	"CREATE TABLE site_backup_pops ("
+	" site_id	INTEGER NOT NULL REFERENCES sites (id) ON DELETE CASCADE,"
+	" pop_id	INTEGER NOT NULL REFERENCES pops (id) ON DELETE RESTRICT,"
+	" pref		INTEGER NOT NULL CHECK (pref BETWEEN 1 AND 9),"
+	" PRIMARY KEY (site_id, pop_id),"
+	" UNIQUE (site_id, pref)"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE INDEX site_backup_pops_pop ON site_backup_pops (pop_id);"
+
+	"CREATE TABLE site_ports ("
+	" site_id	INTEGER NOT NULL REFERENCES sites (id) ON DELETE CASCADE,"
+	" port		INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),"
+	" PRIMARY KEY (site_id, port)"
+	") STRICT, WITHOUT ROWID;";
+
+/* Version i + 1 is reached by applying migrations[i]. Append, never edit. */
+static const struct eg_migration migrations[] = {
+	{ .sql = schema_v1 },
+};
+
+_Static_assert(ARRAY_SIZE(migrations) == EG_STORE_SCHEMA_VERSION,
+	       "one migration step per schema version");
+
+#define SITE_COLS							\
+	"s.id, s.name, s.id_type, s.id_value, s.source_ip, s.psk, p.name,"	\
+	" s.traffic_type, s.license, s.max_bw_mbps, s.enabled, s.created,"	\
+	" s.updated FROM sites s JOIN pops p ON p.id = s.primary_pop"
+#define POP_COLS							\
+	"id, name, gateway_ip, probe_ip, location, accepting, created, updated"	\
+	" FROM pops"
+
+enum stmt_id {
+	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE,
+	ST_ROLLBACK_TO,
+	ST_SITE_CONFLICTS, ST_SITE_EXISTS, ST_SITE_INSERT, ST_SITE_UPDATE,
+	ST_SITE_BY_NAME, ST_SITE_BY_ID, ST_SITE_BY_IDENT, ST_SITE_BY_IP,
+	ST_SITE_DELETE, ST_SITE_DELETE_ID, ST_SITE_SET_ENABLED, ST_SITE_COUNT,
+	ST_BACKUPS_GET, ST_BACKUPS_DELETE, ST_BACKUP_INSERT,
+	ST_PORTS_GET, ST_PORTS_DELETE, ST_PORT_INSERT,
+	ST_POP_ID, ST_POP_BY_NAME, ST_POP_NAME_TAKEN, ST_POP_EXISTS,
+	ST_POP_INSERT, ST_POP_UPDATE, ST_POP_USERS, ST_POP_DELETE,
+	ST__MAX
+};
+
+static const char *const stmt_sql[ST__MAX] = {
+	[ST_BEGIN]		= "BEGIN IMMEDIATE",
+	[ST_COMMIT]		= "COMMIT",
+	[ST_ROLLBACK]		= "ROLLBACK",
+	[ST_SAVEPOINT]		= "SAVEPOINT eg_op",
+	[ST_RELEASE]		= "RELEASE eg_op",
+	[ST_ROLLBACK_TO]	= "ROLLBACK TO eg_op",
+	/* one pass over three unique indexes (multi-index OR) */
+	[ST_SITE_CONFLICTS]	=
+		"SELECT name, name = ?1, id_type = ?2 AND id_value = ?3,"
+		" source_ip = ?4 FROM sites"
+		" WHERE (name = ?1 OR (id_type = ?2 AND id_value = ?3)"
+		" OR source_ip = ?4) AND id <> ?5",
+	[ST_SITE_EXISTS]	= "SELECT 1 FROM sites WHERE id = ?1",
+	[ST_SITE_INSERT]	=
+		"INSERT INTO sites (name, id_type, id_value, source_ip, psk,"
+		" primary_pop, traffic_type, license, max_bw_mbps, enabled,"
+		" created, updated)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+	[ST_SITE_UPDATE]	=
+		"UPDATE sites SET name = ?1, id_type = ?2, id_value = ?3,"
+		" source_ip = ?4, psk = ?5, primary_pop = ?6,"
+		" traffic_type = ?7, license = ?8, max_bw_mbps = ?9,"
+		" enabled = ?10, updated = ?11 WHERE id = ?12",
+	[ST_SITE_BY_NAME]	= "SELECT " SITE_COLS " WHERE s.name = ?1",
+	[ST_SITE_BY_ID]		= "SELECT " SITE_COLS " WHERE s.id = ?1",
+	[ST_SITE_BY_IDENT]	= "SELECT " SITE_COLS
+				  " WHERE s.id_type = ?1 AND s.id_value = ?2",
+	[ST_SITE_BY_IP]		= "SELECT " SITE_COLS " WHERE s.source_ip = ?1",
+	[ST_SITE_DELETE]	= "DELETE FROM sites WHERE name = ?1",
+	[ST_SITE_DELETE_ID]	= "DELETE FROM sites WHERE id = ?1",
+	[ST_SITE_SET_ENABLED]	=
+		"UPDATE sites SET enabled = ?2, updated = ?3 WHERE name = ?1",
+	[ST_SITE_COUNT]		= "SELECT count(*) FROM sites",
+	[ST_BACKUPS_GET]	=
+		"SELECT p.name FROM site_backup_pops b"
+		" JOIN pops p ON p.id = b.pop_id"
+		" WHERE b.site_id = ?1 ORDER BY b.pref",
+	[ST_BACKUPS_DELETE]	= "DELETE FROM site_backup_pops WHERE site_id = ?1",
+	[ST_BACKUP_INSERT]	=
+		"INSERT INTO site_backup_pops (site_id, pop_id, pref)"
+		" VALUES (?1, ?2, ?3)",
+	[ST_PORTS_GET]		=
+		"SELECT port FROM site_ports WHERE site_id = ?1 ORDER BY port",
+	[ST_PORTS_DELETE]	= "DELETE FROM site_ports WHERE site_id = ?1",
+	[ST_PORT_INSERT]	=
+		"INSERT INTO site_ports (site_id, port) VALUES (?1, ?2)",
+	[ST_POP_ID]		= "SELECT id FROM pops WHERE name = ?1",
+	[ST_POP_BY_NAME]	= "SELECT " POP_COLS " WHERE name = ?1",
+	[ST_POP_NAME_TAKEN]	=
+		"SELECT 1 FROM pops WHERE name = ?1 AND id <> ?2",
+	[ST_POP_EXISTS]		= "SELECT 1 FROM pops WHERE id = ?1",
+	[ST_POP_INSERT]		=
+		"INSERT INTO pops (name, gateway_ip, probe_ip, location,"
+		" accepting, created, updated)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+	[ST_POP_UPDATE]		=
+		"UPDATE pops SET name = ?1, gateway_ip = ?2, probe_ip = ?3,"
+		" location = ?4, accepting = ?5, updated = ?6 WHERE id = ?7",
+	/* a POP is never both primary and backup of one site (trigger) */
+	[ST_POP_USERS]		=
+		"SELECT (SELECT count(*) FROM sites WHERE primary_pop = ?1),"
+		" (SELECT count(*) FROM site_backup_pops WHERE pop_id = ?1)",
+	[ST_POP_DELETE]		= "DELETE FROM pops WHERE id = ?1",
+};
+
+#define POP_CACHE_MAX	16
+
+struct eg_store {
+	sqlite3 *db;
+	int version;
+	sqlite3_stmt *stmt[ST__MAX];	/* prepared on first use */
+	char path[256];			/* for messages only */
+	/*
+	 * POP name -> id, only inside a batch: BEGIN IMMEDIATE keeps other
+	 * writers out, and our own POP writes empty it.
+	 */
+	bool in_batch;
+	unsigned n_pops;
+	struct {
+		int64_t id;
+		char name[EG_NAME_MAX + 1];
+	} pops[POP_CACHE_MAX];
+};
+
+/* The transaction of one API call. */
+struct op {
+	bool own;	/* we opened the transaction (not inside a batch) */
+	bool sp;	/* we opened a savepoint inside the caller's batch */
+};
+
+static int sqlite_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_CONSTRAINT:
+		switch (rc) {
+		case SQLITE_CONSTRAINT_UNIQUE:
+		case SQLITE_CONSTRAINT_PRIMARYKEY:
+			return EEXIST;
+		case SQLITE_CONSTRAINT_FOREIGNKEY:
+			return EBUSY;
+		}
+		return EINVAL;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return EBUSY;
+	case SQLITE_NOMEM:
+		return ENOMEM;
+	case SQLITE_READONLY:
+		return EROFS;
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return EACCES;
+	case SQLITE_FULL:
+		return ENOSPC;
+	case SQLITE_CANTOPEN:
+		return ENOENT;
+	case SQLITE_NOTADB:
+		return EINVAL;
+	case SQLITE_TOOBIG:
+	case SQLITE_RANGE:
+	case SQLITE_MISMATCH:
+		return EINVAL;
+	}
+	return EIO;
+}
+
+/* Fail with the connection's last error: "<what>: <sqlite message>". */
+static int db_fail(struct eg_store *st, struct eg_err *err, const char *fmt,
+		   ...) __attribute__((format(printf, 3, 4)));
+static int db_fail(struct eg_store *st, struct eg_err *err, const char *fmt,
+		   ...)
+{
+	int rc = sqlite3_extended_errcode(st->db);
+	char what[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if ((rc & 0xff) == SQLITE_BUSY)
+		return eg_fail(err, EBUSY,
+			       "%s: database is locked by another process", what);
+	if (rc == SQLITE_NOTADB)
+		return eg_fail(err, EINVAL, "'%s' is not an SQLite database",
+			       st->path);
+	return eg_fail(err, sqlite_errno(rc), "%s: %s", what,
+		       sqlite3_errmsg(st->db));
+}
+
+static int stmt_get(struct eg_store *st, enum stmt_id id, sqlite3_stmt **out,
+		    struct eg_err *err)
+{
+	int rc;
+
+	if (!st->stmt[id]) {
+		rc = sqlite3_prepare_v3(st->db, stmt_sql[id], -1,
+					SQLITE_PREPARE_PERSISTENT,
+					&st->stmt[id], NULL);
+		if (rc != SQLITE_OK)
+			return db_fail(st, err, "preparing query %d", id);
+	}
+	*out = st->stmt[id];
+	return 0;
+}
+
+/* Make a cached statement ready for its next use; drops PSK bindings. */
+static void stmt_done(sqlite3_stmt *stmt)
+{
+	if (stmt) {
+		sqlite3_reset(stmt);
+		sqlite3_clear_bindings(stmt);
+	}
+}
+
+/* Run a statement without parameters or rows (transaction control). */
+static int run(struct eg_store *st, enum stmt_id id, struct eg_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int ret;
+
+	ret = stmt_get(st, id, &stmt, err);
+	if (ret)
+		return ret;
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		ret = db_fail(st, err, "%s", stmt_sql[id]);
+	stmt_done(stmt);
+	return ret;
+}
+
+/*
+ * Outside a batch, open a transaction. Inside one, open a savepoint unless
+ * the caller undoes its own partial work (sp == false): a savepoint copies
+ * every page it touches, which would double the cost of a bulk import.
+ */
+static int op_begin(struct eg_store *st, struct op *op, bool sp,
+		    struct eg_err *err)
+{
+	op->own = sqlite3_get_autocommit(st->db);
+	op->sp = !op->own && sp;
+	if (op->own)
+		return run(st, ST_BEGIN, err);
+	return op->sp ? run(st, ST_SAVEPOINT, err) : 0;
+}
+
+/* Commit on ret == 0, else undo everything since op_begin(). */
+static int op_end(struct eg_store *st, struct op *op, int ret,
+		  struct eg_err *err)
+{
+	if (!op->own && !op->sp)
+		return ret;
+	if (!ret) {
+		ret = run(st, op->own ? ST_COMMIT : ST_RELEASE, err);
+		if (!ret)
+			return 0;
+	}
+	if (op->own) {
+		if (!sqlite3_get_autocommit(st->db))
+			run(st, ST_ROLLBACK, NULL);
+	} else {
+		run(st, ST_ROLLBACK_TO, NULL);
+		run(st, ST_RELEASE, NULL);
+	}
+	return ret;
+}
+
+/* Step a statement that returns at most one row: 1 row, 0 none, -errno. */
+static int step_row(struct eg_store *st, sqlite3_stmt *stmt,
+		    struct eg_err *err, const char *what)
+{
+	int rc = sqlite3_step(stmt);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return db_fail(st, err, "%s", what);
+}
+
+static int step_done(struct eg_store *st, sqlite3_stmt *stmt,
+		     struct eg_err *err, const char *what)
+{
+	if (sqlite3_step(stmt) == SQLITE_DONE)
+		return 0;
+	return db_fail(st, err, "%s", what);
+}
+
+static int bind_fail(struct eg_store *st, struct eg_err *err)
+{
+	return db_fail(st, err, "binding query parameters");
+}
+
+/* Copy a TEXT column into a char array of size bytes. */
+static int col_text(sqlite3_stmt *stmt, int col, char *dst, size_t size,
+		    struct eg_err *err)
+{
+	const unsigned char *t = sqlite3_column_text(stmt, col);
+	size_t n = sqlite3_column_bytes(stmt, col);
+
+	if (!t || n >= size)
+		return eg_fail(err, EIO,
+			       "database holds a bad value in column %s",
+			       sqlite3_column_name(stmt, col));
+	memcpy(dst, t, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+static uint32_t col_ipv4(sqlite3_stmt *stmt, int col)
+{
+	return htonl((uint32_t)sqlite3_column_int64(stmt, col));
+}
+
+static const char *ipv4_str(uint32_t be_addr, char buf[INET_ADDRSTRLEN])
+{
+	struct in_addr in = { .s_addr = be_addr };
+
+	return inet_ntop(AF_INET, &in, buf, INET_ADDRSTRLEN);
+}
+
+/* ---- opening and migrations ---- */
+
+static int version_read(struct eg_store *st, int *version, struct eg_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int ret, rc;
+
+	rc = sqlite3_prepare_v2(st->db,
+				"SELECT count(*) FROM sqlite_schema"
+				" WHERE type = 'table' AND name = 'schema_version'",
+				-1, &stmt, NULL);
+	if (rc != SQLITE_OK || sqlite3_step(stmt) != SQLITE_ROW) {
+		ret = db_fail(st, err, "reading database '%s'", st->path);
+		goto out;
+	}
+	*version = 0;
+	ret = 0;
+	if (!sqlite3_column_int(stmt, 0))
+		goto out;
+	sqlite3_finalize(stmt);
+	rc = sqlite3_prepare_v2(st->db,
+				"SELECT coalesce(max(version), 0) FROM schema_version",
+				-1, &stmt, NULL);
+	if (rc != SQLITE_OK || sqlite3_step(stmt) != SQLITE_ROW) {
+		ret = db_fail(st, err, "reading the schema version of '%s'",
+			      st->path);
+		goto out;
+	}
+	*version = sqlite3_column_int(stmt, 0);
+out:
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+static int too_new(struct eg_store *st, int version, unsigned known,
+		   struct eg_err *err)
+{
+	return eg_fail(err, ENOTSUP,
+		       "database '%s' has schema version %d, newer than the %u this espgate knows; use a newer espgate or another database",
+		       st->path, version, known);
+}
+
+static int exec(struct eg_store *st, const char *sql, struct eg_err *err,
+		const char *what)
+{
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK)
+		return 0;
+	return db_fail(st, err, "%s", what);
+}
+
+/* Apply one step, from the version found inside its own transaction. */
+static int migrate_step(struct eg_store *st, const struct eg_migration *steps,
+			unsigned n, bool *done, struct eg_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	char what[96];
+	int ret, v;
+
+	ret = exec(st, "BEGIN IMMEDIATE", err, "locking the database");
+	if (ret)
+		return ret;
+	ret = exec(st,
+		   "CREATE TABLE IF NOT EXISTS schema_version ("
+		   " version INTEGER PRIMARY KEY CHECK (version > 0),"
+		   " applied INTEGER NOT NULL)",
+		   err, "creating table schema_version");
+	if (ret)
+		goto out;
+	ret = version_read(st, &v, err);
+	if (ret)
+		goto out;
+	if (v < 0 || (unsigned)v > n) {
+		ret = too_new(st, v, n, err);
+		goto out;
+	}
+	*done = (unsigned)v == n;
+	if (*done)
+		goto out;
+	snprintf(what, sizeof(what), "migrating schema version %d to %d", v,
+		 v + 1);
+	ret = exec(st, steps[v].sql, err, what);
+	if (ret)
+		goto out;
+	if (sqlite3_prepare_v2(st->db,
+			       "INSERT INTO schema_version (version, applied)"
+			       " VALUES (?1, ?2)", -1, &stmt, NULL) != SQLITE_OK ||
+	    sqlite3_bind_int(stmt, 1, v + 1) != SQLITE_OK ||
+	    sqlite3_bind_int64(stmt, 2, time(NULL)) != SQLITE_OK ||
+	    sqlite3_step(stmt) != SQLITE_DONE)
+		ret = db_fail(st, err, "%s", what);
+out:
+	sqlite3_finalize(stmt);
+	if (!ret)
+		ret = exec(st, "COMMIT", err, "committing the migration");
+	if (ret && !sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return ret;
+}
+
+static int pragma(struct eg_store *st, const char *sql, const char *want,
+		  struct eg_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	const unsigned char *got;
+	int ret = 0;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+		ret = db_fail(st, err, "%s on '%s'", sql, st->path);
+		goto out;
+	}
+	switch (sqlite3_step(stmt)) {
+	case SQLITE_ROW:
+		got = sqlite3_column_text(stmt, 0);
+		if (want && (!got || strcmp((const char *)got, want)))
+			ret = eg_fail(err, EIO,
+				      "%s on '%s' gave '%s', wanted '%s'", sql,
+				      st->path, got ? (const char *)got : "",
+				      want);
+		break;
+	case SQLITE_DONE:
+		if (want)
+			ret = eg_fail(err, EIO, "%s on '%s' is not supported",
+				      sql, st->path);
+		break;
+	default:
+		ret = db_fail(st, err, "%s on '%s'", sql, st->path);
+	}
+out:
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+int eg_store_open_migrations(struct eg_store **stp, const char *path,
+			     const struct eg_migration *steps, unsigned n_steps,
+			     struct eg_err *err)
+{
+	struct eg_store *st;
+	char q[QUOTE_MAX];
+	bool done = false;
+	int ret, fd, v;
+
+	*stp = NULL;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return eg_fail(err, ENOMEM, "out of memory");
+	eg_escape(st->path, sizeof(st->path), path);
+
+	/* create it ourselves: it holds PSKs, so not world-readable */
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		ret = eg_fail(err, errno, "cannot open database '%s': %m",
+			      eg_escape(q, sizeof(q), path));
+		goto out;
+	}
+	close(fd);
+	if (sqlite3_open_v2(path, &st->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+			    NULL) != SQLITE_OK) {
+		ret = st->db ? db_fail(st, err, "cannot open database '%s'",
+				       st->path)
+			     : eg_fail(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	sqlite3_busy_timeout(st->db, EG_BUSY_TIMEOUT_MS);
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+
+	ret = pragma(st, "PRAGMA foreign_keys = ON", NULL, err);
+	if (!ret)
+		ret = pragma(st, "PRAGMA foreign_keys", "1", err);
+	if (!ret)
+		ret = pragma(st, "PRAGMA synchronous = FULL", NULL, err);
+	if (!ret)
+		ret = pragma(st, "PRAGMA secure_delete = ON", NULL, err);
+	/* big batches stay in memory until COMMIT: no spills to the WAL */
+	if (!ret)
+		ret = pragma(st, "PRAGMA cache_size = -65536", NULL, err);
+	/* savepoint journals of batched calls too */
+	if (!ret)
+		ret = pragma(st, "PRAGMA temp_store = MEMORY", NULL, err);
+	if (ret)
+		goto out;
+
+	/* refuse a newer schema before changing anything in the file */
+	ret = version_read(st, &v, err);
+	if (ret)
+		goto out;
+	if (v < 0 || (unsigned)v > n_steps) {
+		ret = too_new(st, v, n_steps, err);
+		goto out;
+	}
+	ret = pragma(st, "PRAGMA journal_mode = WAL", "wal", err);
+	if (ret)
+		goto out;
+	done = (unsigned)v == n_steps;
+	while (!done && !ret)
+		ret = migrate_step(st, steps, n_steps, &done, err);
+	if (ret)
+		goto out;
+	st->version = n_steps;
+	*stp = st;
+out:
+	if (ret)
+		eg_store_close(st);
+	return ret;
+}
+
+int eg_store_open(struct eg_store **st, const char *path, struct eg_err *err)
+{
+	return eg_store_open_migrations(st, path, migrations,
+					ARRAY_SIZE(migrations), err);
+}
+
+void eg_store_close(struct eg_store *st)
+{
+	unsigned i;
+
+	if (!st)
+		return;
+	for (i = 0; i < ST__MAX; i++)
+		sqlite3_finalize(st->stmt[i]);
+	/* an open batch is rolled back */
+	sqlite3_close_v2(st->db);
+	free(st);
+}
+
+int eg_store_schema_version(struct eg_store *st)
+{
+	return st->version;
+}
+
+/* ---- transactions ---- */
+
+int eg_store_begin(struct eg_store *st, struct eg_err *err)
+{
+	int ret;
+
+	if (!sqlite3_get_autocommit(st->db))
+		return eg_fail(err, EBUSY, "a transaction is already open");
+	ret = run(st, ST_BEGIN, err);
+	st->n_pops = 0;
+	st->in_batch = !ret;
+	return ret;
+}
+
+int eg_store_commit(struct eg_store *st, struct eg_err *err)
+{
+	int ret;
+
+	if (sqlite3_get_autocommit(st->db))
+		return eg_fail(err, EINVAL, "no transaction is open");
+	ret = run(st, ST_COMMIT, err);
+	if (ret)
+		eg_store_rollback(st);
+	st->in_batch = false;
+	return ret;
+}
+
+void eg_store_rollback(struct eg_store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		run(st, ST_ROLLBACK, NULL);
+	st->in_batch = false;
+}
+
+/* ---- sites ---- */
+
+static void ident_str(enum eg_id_type t, const char *value, char *buf,
+		      size_t size)
+{
+	char q[QUOTE_MAX];
+	const char *tn = eg_id_type_name(t);
+
+	snprintf(buf, size, "%s:%s", tn ? tn : "?",
+		 eg_escape(q, sizeof(q), value));
+}
+
+/* Report a site that already has this name, identity or source ip. */
+static int site_conflicts(struct eg_store *st, const struct eg_site_rec *s,
+			  int64_t self, struct eg_err *err)
+{
+	char by_name = 0, by_ident = 0, by_ip = 0;
+	char ident_other[EG_NAME_MAX + 1], ip_other[EG_NAME_MAX + 1];
+	char id[QUOTE_MAX + 8], a[INET_ADDRSTRLEN];
+	sqlite3_stmt *stmt = NULL;
+	int ret, rc;
+
+	ret = stmt_get(st, ST_SITE_CONFLICTS, &stmt, err);
+	if (ret)
+		return ret;
+	if (sqlite3_bind_text(stmt, 1, s->name, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(stmt, 2, eg_id_type_name(s->id_type), -1,
+			      SQLITE_STATIC) ||
+	    sqlite3_bind_text(stmt, 3, s->id_value, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(stmt, 4, ntohl(s->source_ip)) ||
+	    sqlite3_bind_int64(stmt, 5, self)) {
+		ret = bind_fail(st, err);
+		goto out;
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (sqlite3_column_int(stmt, 1))
+			by_name = 1;
+		if (sqlite3_column_int(stmt, 2) && !by_ident) {
+			by_ident = 1;
+			ret = col_text(stmt, 0, ident_other,
+				       sizeof(ident_other), err);
+		}
+		if (sqlite3_column_int(stmt, 3) && !by_ip) {
+			by_ip = 1;
+			ret = ret ?: col_text(stmt, 0, ip_other,
+					      sizeof(ip_other), err);
+		}
+		if (ret)
+			goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		ret = db_fail(st, err, "checking site '%s' for duplicates",
+			      s->name);
+		goto out;
+	}
+	if (by_name) {
+		ret = eg_fail(err, EEXIST, "site name '%s' already exists",
+			      s->name);
+	} else if (by_ident) {
+		ident_str(s->id_type, s->id_value, id, sizeof(id));
+		ret = eg_fail(err, EEXIST,
+			      "source identity %s is already used by site '%s'",
+			      id, ident_other);
+	} else if (by_ip) {
+		ret = eg_fail(err, EEXIST,
+			      "source ip %s is already used by site '%s'",
+			      ipv4_str(s->source_ip, a), ip_other);
+	}
+out:
+	stmt_done(stmt);
+	return ret;
+}
+
+/* The cache is only good while our batch holds the write lock. */
+static bool pop_cache_live(struct eg_store *st)
+{
+	if (st->in_batch && sqlite3_get_autocommit(st->db))
+		st->in_batch = false;	/* SQLite rolled the batch back */
+	return st->in_batch;
+}
+
+static int pop_id(struct eg_store *st, const char *name, const char *role,
+		  int64_t *id, struct eg_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	bool cache = pop_cache_live(st);
+	unsigned i;
+	int ret;
+
+	for (i = 0; cache && i < st->n_pops; i++) {
+		if (!strcmp(st->pops[i].name, name)) {
+			*id = st->pops[i].id;
+			return 0;
+		}
+	}
+	ret = stmt_get(st, ST_POP_ID, &stmt, err);
+	if (ret)
+		return ret;
+	if (sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC)) {
+		ret = bind_fail(st, err);
+		goto out;
+	}
+	ret = step_row(st, stmt, err, "looking up a POP");
+	if (ret == 1) {
+		*id = sqlite3_column_int64(stmt, 0);
+		ret = 0;
+		if (cache && st->n_pops < POP_CACHE_MAX &&
+		    strlen(name) <= EG_NAME_MAX) {
+			st->pops[st->n_pops].id = *id;
+			strcpy(st->pops[st->n_pops++].name, name);
+		}
+	} else if (!ret) {
+		ret = eg_fail(err, ENOENT, "unknown POP '%s'%s", name, role);
+	}
+out:
+	stmt_done(stmt);
+	return ret;
+}
+
+/* Bind ?1..?10 of ST_SITE_INSERT / ST_SITE_UPDATE. */
+static int site_bind(struct eg_store *st, sqlite3_stmt *stmt,
+		     const struct eg_site_rec *s, int64_t primary,
+		     struct eg_err *err)
+{
+	if (sqlite3_bind_text(stmt, 1, s->name, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(stmt, 2, eg_id_type_name(s->id_type), -1,
+			      SQLITE_STATIC) ||
+	    sqlite3_bind_text(stmt, 3, s->id_value, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(stmt, 4, ntohl(s->source_ip)) ||
+	    sqlite3_bind_blob(stmt, 5, s->psk, s->psk_len, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(stmt, 6, primary) ||
+	    sqlite3_bind_text(stmt, 7, eg_traffic_name(s->traffic), -1,
+			      SQLITE_STATIC) ||
+	    sqlite3_bind_text(stmt, 8, eg_license_name(s->license), -1,
+			      SQLITE_STATIC) ||
+	    sqlite3_bind_int64(stmt, 9, s->max_bw_mbps) ||
+	    sqlite3_bind_int(stmt, 10, s->enabled))
+		return bind_fail(st, err);
+	return 0;
+}
+
+/* Map a constraint the C checks missed (a bug, or a race) to a message. */
+static int site_write_fail(struct eg_store *st, const struct eg_site_rec *s,
+			   struct eg_err *err)
+{
+	int rc = sqlite3_extended_errcode(st->db);
+
+	if (rc == SQLITE_CONSTRAINT_UNIQUE &&
+	    strstr(sqlite3_errmsg(st->db), "sites.name"))
+		return eg_fail(err, EEXIST, "site name '%s' already exists",
+			       s->name);
+	if (rc == SQLITE_CONSTRAINT_UNIQUE)
+		return db_fail(st, err,
+			       "site '%s' clashes with an existing site",
+			       s->name);
+	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+		return eg_fail(err, ENOENT,
+			       "site '%s' refers to a POP that does not exist",
+			       s->name);
+	return db_fail(st, err, "storing site '%s'", s->name);
+}
+
+/* Replace the backup POPs and ports of a site. */
+static int site_children_write(struct eg_store *st, int64_t site_id,
+			       const struct eg_site_rec *s,
+			       const int64_t *backup_ids, struct eg_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	unsigned i;
+	int ret;
+
+	ret = stmt_get(st, ST_BACKUP_INSERT, &stmt, err);
+	if (ret)
+		return ret;
+	for (i = 0; i < s->n_backup_pops; i++) {
+		if (sqlite3_bind_int64(stmt, 1, site_id) ||
+		    sqlite3_bind_int64(stmt, 2, backup_ids[i]) ||
+		    sqlite3_bind_int(stmt, 3, i + 1)) {
+			ret = bind_fail(st, err);
+			goto out;
+		}
+		if (sqlite3_step(stmt) != SQLITE_DONE) {
+			ret = site_write_fail(st, s, err);
+			goto out;
+		}
+		sqlite3_reset(stmt);
+	}
+	stmt_done(stmt);
+
+	ret = stmt_get(st, ST_PORT_INSERT, &stmt, err);
+	if (ret)
+		return ret;
+	for (i = 0; i < s->n_ports; i++) {
+		if (sqlite3_bind_int64(stmt, 1, site_id) ||
+		    sqlite3_bind_int(stmt, 2, s->ports[i])) {
+			ret = bind_fail(st, err);
+			goto out;
+		}
+		if (sqlite3_step(stmt) != SQLITE_DONE) {
+			ret = site_write_fail(st, s, err);
+			goto out;
+		}
+		sqlite3_reset(stmt);
+	}
+out:
+	stmt_done(stmt);
+	return ret;
+}
+
+static int site_children_delete(struct eg_store *st, int64_t site_id,
+				struct eg_err *err)
+{
+	static const enum stmt_id ids[] = { ST_BACKUPS_DELETE,
+					    ST_PORTS_DELETE };
+	sqlite3_stmt *stmt = NULL;
+	unsigned i;
+	int ret = 0;
+
+	for (i = 0; i < ARRAY_SIZE(ids) && !ret; i++) {
+		ret = stmt_get(st, ids[i], &stmt, err);
+		if (ret)
+			break;
+		if (sqlite3_bind_int64(stmt, 1, site_id))
+			ret = bind_fail(st, err);
+		else
+			ret = step_done(st, stmt, err, "replacing site POPs and ports");
+		stmt_done(stmt);
+	}
+	return ret;
+}
+
+/* Checks and POP ids shared by add and update; self is 0 for add. */
+static int site_prepare(struct eg_store *st, const struct eg_site_rec *s,
+			int64_t self, int64_t *primary, int64_t *backups,
+			struct eg_err *err)
+{
+	unsigned i;
+	int ret;
+
+	ret = site_conflicts(st, s, self, err);
+	if (ret)
+		return ret;
+	ret = pop_id(st, s->primary_pop, "", primary, err);
+	for (i = 0; !ret && i < s->n_backup_pops; i++)
+		ret = pop_id(st, s->backup_pops[i], " in backup POPs",
+			     &backups[i], err);
+	return ret;
+}
+
+/* Inside a batch, undo a half-added site (its children go by cascade). */
+static void site_add_undo(struct eg_store *st, int64_t id)
+{
+	sqlite3_stmt *stmt = NULL;
+
+	if (stmt_get(st, ST_SITE_DELETE_ID, &stmt, NULL))
+		return;
+	if (!sqlite3_bind_int64(stmt, 1, id))
+		sqlite3_step(stmt);
+	stmt_done(stmt);
+}
+
+int eg_site_add(struct eg_store *st, struct eg_site_rec *s, struct eg_err *err)
+{
+	int64_t primary, backups[EG_MAX_BACKUP_POPS], now = time(NULL), id = 0;
+	sqlite3_stmt *stmt = NULL;
+	struct op op;
+	int ret;
+
+	ret = eg_site_validate(s, err);
+	if (ret)
+		return ret;
+	/*
+	 * No savepoint: the checks write nothing, a failed statement undoes
+	 * itself, and site_add_undo() removes a site whose children failed.
+	 */
+	ret = op_begin(st, &op, false, err);
+	if (ret)
+		return ret;
+	ret = site_prepare(st, s, 0, &primary, backups, err);
+	if (ret)
+		goto out;
+	ret = stmt_get(st, ST_SITE_INSERT, &stmt, err);
+	if (ret)
+		goto out;
+	ret = site_bind(st, stmt, s, primary, err);
+	if (ret)
+		goto out;
+	if (sqlite3_bind_int64(stmt, 11, now)) {
+		ret = bind_fail(st, err);
+		goto out;
+	}
+	if (sqlite3_step(stmt) != SQLITE_DONE) {
+		ret = site_write_fail(st, s, err);
+		goto out;
+	}
+	id = sqlite3_last_insert_rowid(st->db);
+	stmt_done(stmt);
+	stmt = NULL;
+	ret = site_children_write(st, id, s, backups, err);
+	if (ret && !op.own)
+		site_add_undo(st, id);
+out:
+	stmt_done(stmt);
+	ret = op_end(st, &op, ret, err);
+	if (!ret) {
+		s->id = id;
+		s->created = now;
+		s->updated = now;
+	}
+	return ret;
+}
+
+static int site_exists(struct eg_store *st, int64_t id, struct eg_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int ret;
+
+	ret = stmt_get(st, ST_SITE_EXISTS, &stmt, err);
+	if (ret)
+		return ret;
+	if (sqlite3_bind_int64(stmt, 1, id))
+		ret = bind_fail(st, err);
+	else
+		ret = step_row(st, stmt, err, "looking up a site");
+	if (!ret)
+		ret = eg_fail(err, ENOENT, "no site with id %lld",
+			      (long long)id);
+	stmt_done(stmt);
+	return ret < 0 ? ret : 0;
+}
+
+int eg_site_update(struct eg_store *st, const struct eg_site_rec *s,
+		   struct eg_err *err)
+{
+	int64_t primary, backups[EG_MAX_BACKUP_POPS], now = time(NULL);
+	sqlite3_stmt *stmt = NULL;
+	struct op op;
+	int ret;
+
+	ret = eg_site_validate(s, err);
+	if (ret)
+		return ret;
+	ret = op_begin(st, &op, true, err);
+	if (ret)
+		return ret;
+	ret = site_exists(st, s->id, err);
+	if (ret)
+		goto out;
+	ret = site_prepare(st, s, s->id, &primary, backups, err);
+	if (ret)
+		goto out;
+	/* backups first: the new primary may be an old backup */
+	ret = site_children_delete(st, s->id, err);
+	if (ret)
+		goto out;
+	ret = stmt_get(st, ST_SITE_UPDATE, &stmt, err);
+	if (ret)
+		goto out;
+	ret = site_bind(st, stmt, s, primary, err);
+	if (ret)
+		goto out;
+	if (sqlite3_bind_int64(stmt, 11, now) ||
+	    sqlite3_bind_int64(stmt, 12, s->id)) {
+		ret = bind_fail(st, err);
+		goto out;
+	}
+	if (sqlite3_step(stmt) != SQLITE_DONE) {
+		ret = site_write_fail(st, s, err);
+		goto out;
+	}
+	stmt_done(stmt);
+	stmt = NULL;
+	ret = site_children_write(st, s->id, s, backups, err);
+out:
+	stmt_done(stmt);
+	return op_end(st, &op, ret, err);
+}
+
+/* Fill s from the current row of a SITE_COLS query, with POPs and ports. */
+static int site_row(struct eg_store *st, sqlite3_stmt *row,
+		    struct eg_site_rec *s, struct eg_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	char tmp[32];
+	size_t n;
+	int ret, rc;
+
+	eg_site_clear(s);
+	s->id = sqlite3_column_int64(row, 0);
+	ret = col_text(row, 1, s->name, sizeof(s->name), err);
+	if (!ret)
+		ret = col_text(row, 2, tmp, sizeof(tmp), err);
+	if (!ret && eg_id_type_parse(tmp, &s->id_type))
+		ret = eg_fail(err, EIO, "database holds identity type '%s'",
+			      tmp);
+	if (!ret)
+		ret = col_text(row, 3, s->id_value, sizeof(s->id_value), err);
+	if (ret)
+		goto out;
+	s->source_ip = col_ipv4(row, 4);
+	n = sqlite3_column_bytes(row, 5);
+	if (n < EG_PSK_MIN || n > EG_PSK_MAX) {
+		ret = eg_fail(err, EIO, "database holds a PSK of %zu bytes", n);
+		goto out;
+	}
+	memcpy(s->psk, sqlite3_column_blob(row, 5), n);
+	s->psk_len = n;
+	ret = col_text(row, 6, s->primary_pop, sizeof(s->primary_pop), err);
+	if (!ret)
+		ret = col_text(row, 7, tmp, sizeof(tmp), err);
+	if (!ret && eg_traffic_parse(tmp, &s->traffic))
+		ret = eg_fail(err, EIO, "database holds traffic type '%s'",
+			      tmp);
+	if (!ret)
+		ret = col_text(row, 8, tmp, sizeof(tmp), err);
+	if (!ret && eg_license_parse(tmp, &s->license))
+		ret = eg_fail(err, EIO, "database holds license '%s'", tmp);
+	if (ret)
+		goto out;
+	s->max_bw_mbps = sqlite3_column_int64(row, 9);
+	s->enabled = sqlite3_column_int(row, 10);
+	s->created = sqlite3_column_int64(row, 11);
+	s->updated = sqlite3_column_int64(row, 12);
+
+	/* row is still stepped, so these read the same snapshot */
+	ret = stmt_get(st, ST_BACKUPS_GET, &stmt, err);
+	if (ret)
+		goto out;
+	if (sqlite3_bind_int64(stmt, 1, s->id)) {
+		ret = bind_fail(st, err);
+		goto out;
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW &&
+	       s->n_backup_pops < EG_MAX_BACKUP_POPS) {
+		ret = col_text(stmt, 0, s->backup_pops[s->n_backup_pops],
+			       sizeof(s->backup_pops[0]), err);
+		if (ret)
+			goto out;
+		s->n_backup_pops++;
+	}
+	if (rc != SQLITE_DONE) {
+		ret = rc == SQLITE_ROW ?
+			eg_fail(err, EIO, "site '%s' has too many backup POPs",
+				s->name) :
+			db_fail(st, err, "reading backup POPs of '%s'", s->name);
+		goto out;
+	}
+	stmt_done(stmt);
+
+	ret = stmt_get(st, ST_PORTS_GET, &stmt, err);
+	if (ret)
+		goto out;
+	if (sqlite3_bind_int64(stmt, 1, s->id)) {
+		ret = bind_fail(st, err);
+		goto out;
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW &&
+	       s->n_ports < EG_MAX_CUSTOM_PORTS)
+		s->ports[s->n_ports++] = sqlite3_column_int(stmt, 0);
+	if (rc != SQLITE_DONE)
+		ret = rc == SQLITE_ROW ?
+			eg_fail(err, EIO, "site '%s' has too many ports",
+				s->name) :
+			db_fail(st, err, "reading ports of '%s'", s->name);
+out:
+	stmt_done(stmt);
+	if (ret)
+		eg_site_clear(s);
+	return ret;
+}
+
+/* Run a bound lookup; 0 found, -ENOENT (no message) or other -errno. */
+static int site_fetch(struct eg_store *st, sqlite3_stmt *stmt,
+		      struct eg_site_rec *s, struct eg_err *err)
+{
+	int ret = step_row(st, stmt, err, "looking up a site");
+
+	if (ret == 1)
+		ret = site_row(st, stmt, s, err);
+	else if (!ret)
+		ret = -ENOENT;
+	stmt_done(stmt);
+	return ret;
+}
+
+int eg_site_get(struct eg_store *st, const char *name, struct eg_site_rec *s,
+		struct eg_err *err)
+{
+	char q[QUOTE_MAX];
+	sqlite3_stmt *stmt = NULL;
+	int ret;
+
+	ret = stmt_get(st, ST_SITE_BY_NAME, &stmt, err);
+	if (ret)
+		return ret;
+	if (sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC)) {
+		stmt_done(stmt);
+		return bind_fail(st, err);
+	}
+	ret = site_fetch(st, stmt, s, err);
+	if (ret == -ENOENT)
+		ret = eg_fail(err, ENOENT, "no site named '%s'",
+			      eg_escape(q, sizeof(q), name));
+	return ret;
+}
+
+int eg_site_get_by_id(struct eg_store *st, int64_t id, struct eg_site_rec *s,
+		      struct eg_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int ret;
+
+	ret = stmt_get(st, ST_SITE_BY_ID, &stmt, err);
+	if (ret)
+		return ret;
+	if (sqlite3_bind_int64(stmt, 1, id)) {
+		stmt_done(stmt);
+		return bind_fail(st, err);
+	}
+	ret = site_fetch(st, stmt, s, err);
+	if (ret == -ENOENT)
+		ret = eg_fail(err, ENOENT, "no site with id %lld",
+			      (long long)id);
+	return ret;
+}
+
+int eg_site_find_ident(struct eg_store *st, enum eg_id_type t,
+		       const char *value, struct eg_site_rec *s,
+		       struct eg_err *err)
+{
+	char id[QUOTE_MAX + 8];
+	sqlite3_stmt *stmt = NULL;
+	int ret;
+
+	if (!eg_id_type_name(t))
+		return eg_fail(err, EINVAL, "unknown source identity type %d",
+			       (int)t);
+	ret = stmt_get(st, ST_SITE_BY_IDENT, &stmt, err);
+	if (ret)
+		return ret;
+	if (sqlite3_bind_text(stmt, 1, eg_id_type_name(t), -1,
+			      SQLITE_STATIC) ||
+	    sqlite3_bind_text(stmt, 2, value, -1, SQLITE_STATIC)) {
+		stmt_done(stmt);
+		return bind_fail(st, err);
+	}
+	ret = site_fetch(st, stmt, s, err);
+	if (ret == -ENOENT) {
+		ident_str(t, value, id, sizeof(id));
+		ret = eg_fail(err, ENOENT, "no site with source identity %s",
+			      id);
+	}
+	return ret;
+}
+
+int eg_site_find_source_ip(struct eg_store *st, uint32_t be_addr,
+			   struct eg_site_rec *s, struct eg_err *err)
+{
+	char a[INET_ADDRSTRLEN];
+	sqlite3_stmt *stmt = NULL;
+	int ret;
+
+	ret = stmt_get(st, ST_SITE_BY_IP, &stmt, err);
+	if (ret)
+		return ret;
+	if (sqlite3_bind_int64(stmt, 1, ntohl(be_addr))) {
+		stmt_done(stmt);
+		return bind_fail(st, err);
+	}
+	ret = site_fetch(st, stmt, s, err);
+	if (ret == -ENOENT)
+		ret = eg_fail(err, ENOENT, "no site with source ip %s",
+			      ipv4_str(be_addr, a));
+	return ret;
+}
+
+/* DELETE / UPDATE of one site by name; ?1 is the name. */
+static int site_by_name_write(struct eg_store *st, enum stmt_id id,
+			      const char *name, int enabled, struct eg_err *err)
+{
+	char q[QUOTE_MAX];
+	sqlite3_stmt *stmt = NULL;
+	struct op op;
+	int ret;
+
+	ret = op_begin(st, &op, true, err);
+	if (ret)
+		return ret;
+	ret = stmt_get(st, id, &stmt, err);
+	if (ret)
+		goto out;
+	if (sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC) ||
+	    (id == ST_SITE_SET_ENABLED &&
+	     (sqlite3_bind_int(stmt, 2, enabled) ||
+	      sqlite3_bind_int64(stmt, 3, time(NULL)))))
+		ret = bind_fail(st, err);
+	else
+		ret = step_done(st, stmt, err, "changing a site");
+	if (!ret && !sqlite3_changes(st->db))
+		ret = eg_fail(err, ENOENT, "no site named '%s'",
+			      eg_escape(q, sizeof(q), name));
+	stmt_done(stmt);
+out:
+	return op_end(st, &op, ret, err);
+}
+
+int eg_site_delete(struct eg_store *st, const char *name, struct eg_err *err)
+{
+	/* backup POPs and ports go with it (ON DELETE CASCADE) */
+	return site_by_name_write(st, ST_SITE_DELETE, name, 0, err);
+}
+
+int eg_site_set_enabled(struct eg_store *st, const char *name, bool enabled,
+			struct eg_err *err)
+{
+	return site_by_name_write(st, ST_SITE_SET_ENABLED, name, enabled, err);
+}
+
+int eg_site_foreach(struct eg_store *st, eg_site_cb cb, void *arg,
+		    struct eg_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	struct eg_site_rec s;
+	int ret = 0, rc;
+
+	/* not cached: cb may start another foreach */
+	if (sqlite3_prepare_v2(st->db, "SELECT " SITE_COLS " ORDER BY s.id",
+			       -1, &stmt, NULL) != SQLITE_OK) {
+		ret = db_fail(st, err, "listing sites");
+		goto out;
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		ret = site_row(st, stmt, &s, err);
+		if (!ret)
+			ret = cb(&s, arg);
+		eg_site_clear(&s);
+		if (ret)
+			goto out;
+	}
+	if (rc != SQLITE_DONE)
+		ret = db_fail(st, err, "listing sites");
+out:
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+int64_t eg_site_count(struct eg_store *st)
+{
+	sqlite3_stmt *stmt = NULL;
+	int64_t n;
+	int ret;
+
+	ret = stmt_get(st, ST_SITE_COUNT, &stmt, NULL);
+	if (ret)
+		return ret;
+	ret = step_row(st, stmt, NULL, "counting sites");
+	n = ret == 1 ? sqlite3_column_int64(stmt, 0) : (ret ?: -EIO);
+	stmt_done(stmt);
+	return n;
+}
+
+/* ---- POPs ---- */
+
+static int pop_row(sqlite3_stmt *row, struct eg_pop_rec *p,
+		   struct eg_err *err)
+{
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	p->id = sqlite3_column_int64(row, 0);
+	ret = col_text(row, 1, p->name, sizeof(p->name), err);
+	if (!ret)
+		ret = col_text(row, 4, p->location, sizeof(p->location), err);
+	p->gateway_ip = col_ipv4(row, 2);
+	p->probe_ip = col_ipv4(row, 3);
+	p->accepting = sqlite3_column_int(row, 5);
+	p->created = sqlite3_column_int64(row, 6);
+	p->updated = sqlite3_column_int64(row, 7);
+	return ret;
+}
+
+static int pop_name_taken(struct eg_store *st, const char *name, int64_t self,
+			  struct eg_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int ret;
+
+	ret = stmt_get(st, ST_POP_NAME_TAKEN, &stmt, err);
+	if (ret)
+		return ret;
+	if (sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(stmt, 2, self))
+		ret = bind_fail(st, err);
+	else
+		ret = step_row(st, stmt, err, "looking up a POP");
+	if (ret == 1)
+		ret = eg_fail(err, EEXIST, "POP name '%s' already exists",
+			      name);
+	stmt_done(stmt);
+	return ret;
+}
+
+static int pop_bind(struct eg_store *st, sqlite3_stmt *stmt,
+		    const struct eg_pop_rec *p, int64_t now,
+		    struct eg_err *err)
+{
+	if (sqlite3_bind_text(stmt, 1, p->name, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(stmt, 2, ntohl(p->gateway_ip)) ||
+	    sqlite3_bind_int64(stmt, 3, ntohl(p->probe_ip)) ||
+	    sqlite3_bind_text(stmt, 4, p->location, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_int(stmt, 5, p->accepting) ||
+	    sqlite3_bind_int64(stmt, 6, now))
+		return bind_fail(st, err);
+	return 0;
+}
+
+static int pop_write_fail(struct eg_store *st, const struct eg_pop_rec *p,
+			  struct eg_err *err)
+{
+	if (sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_UNIQUE)
+		return eg_fail(err, EEXIST, "POP name '%s' already exists",
+			       p->name);
+	return db_fail(st, err, "storing POP '%s'", p->name);
+}
+
+int eg_pop_add(struct eg_store *st, struct eg_pop_rec *p, struct eg_err *err)
+{
+	int64_t now = time(NULL), id = 0;
+	sqlite3_stmt *stmt = NULL;
+	struct op op;
+	int ret;
+
+	ret = eg_pop_validate(p, err);
+	if (ret)
+		return ret;
+	st->n_pops = 0;		/* drop cached POP ids */
+	ret = op_begin(st, &op, true, err);
+	if (ret)
+		return ret;
+	ret = pop_name_taken(st, p->name, 0, err);
+	if (ret)
+		goto out;
+	ret = stmt_get(st, ST_POP_INSERT, &stmt, err);
+	if (ret)
+		goto out;
+	ret = pop_bind(st, stmt, p, now, err);
+	if (ret)
+		goto out;
+	if (sqlite3_step(stmt) != SQLITE_DONE) {
+		ret = pop_write_fail(st, p, err);
+		goto out;
+	}
+	id = sqlite3_last_insert_rowid(st->db);
+out:
+	stmt_done(stmt);
+	ret = op_end(st, &op, ret, err);
+	if (!ret) {
+		p->id = id;
+		p->created = now;
+		p->updated = now;
+	}
+	return ret;
+}
+
+int eg_pop_update(struct eg_store *st, const struct eg_pop_rec *p,
+		  struct eg_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	struct op op;
+	int ret;
+
+	ret = eg_pop_validate(p, err);
+	if (ret)
+		return ret;
+	st->n_pops = 0;		/* drop cached POP ids */
+	ret = op_begin(st, &op, true, err);
+	if (ret)
+		return ret;
+	ret = stmt_get(st, ST_POP_EXISTS, &stmt, err);
+	if (ret)
+		goto out;
+	if (sqlite3_bind_int64(stmt, 1, p->id))
+		ret = bind_fail(st, err);
+	else
+		ret = step_row(st, stmt, err, "looking up a POP");
+	stmt_done(stmt);
+	stmt = NULL;
+	if (!ret)
+		ret = eg_fail(err, ENOENT, "no POP with id %lld",
+			      (long long)p->id);
+	if (ret < 0)
+		goto out;
+	ret = pop_name_taken(st, p->name, p->id, err);
+	if (ret)
+		goto out;
+	ret = stmt_get(st, ST_POP_UPDATE, &stmt, err);
+	if (ret)
+		goto out;
+	ret = pop_bind(st, stmt, p, time(NULL), err);
+	if (ret)
+		goto out;
+	if (sqlite3_bind_int64(stmt, 7, p->id)) {
+		ret = bind_fail(st, err);
+		goto out;
+	}
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		ret = pop_write_fail(st, p, err);
+out:
+	stmt_done(stmt);
+	return op_end(st, &op, ret, err);
+}
+
+int eg_pop_get(struct eg_store *st, const char *name, struct eg_pop_rec *p,
+	       struct eg_err *err)
+{
+	char q[QUOTE_MAX];
+	sqlite3_stmt *stmt = NULL;
+	int ret;
+
+	ret = stmt_get(st, ST_POP_BY_NAME, &stmt, err);
+	if (ret)
+		return ret;
+	if (sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC))
+		ret = bind_fail(st, err);
+	else
+		ret = step_row(st, stmt, err, "looking up a POP");
+	if (ret == 1)
+		ret = pop_row(stmt, p, err);
+	else if (!ret)
+		ret = eg_fail(err, ENOENT, "no POP named '%s'",
+			      eg_escape(q, sizeof(q), name));
+	stmt_done(stmt);
+	return ret;
+}
+
+int eg_pop_delete(struct eg_store *st, const char *name, struct eg_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int64_t id, primary, backup;
+	char q[QUOTE_MAX];
+	struct op op;
+	int ret;
+
+	st->n_pops = 0;		/* drop cached POP ids */
+	ret = op_begin(st, &op, true, err);
+	if (ret)
+		return ret;
+	ret = pop_id(st, name, "", &id, err);
+	if (ret == -ENOENT)
+		ret = eg_fail(err, ENOENT, "no POP named '%s'",
+			      eg_escape(q, sizeof(q), name));
+	if (ret)
+		goto out;
+	ret = stmt_get(st, ST_POP_USERS, &stmt, err);
+	if (ret)
+		goto out;
+	if (sqlite3_bind_int64(stmt, 1, id))
+		ret = bind_fail(st, err);
+	else
+		ret = step_row(st, stmt, err, "counting sites of a POP");
+	if (ret < 0)
+		goto out;
+	primary = sqlite3_column_int64(stmt, 0);
+	backup = sqlite3_column_int64(stmt, 1);
+	stmt_done(stmt);
+	stmt = NULL;
+	if (primary + backup) {
+		ret = eg_fail(err, EBUSY,
+			      "POP '%s' is used by %lld site%s (%lld as primary, %lld as backup POP); move them to another POP first",
+			      name, (long long)(primary + backup),
+			      primary + backup == 1 ? "" : "s",
+			      (long long)primary, (long long)backup);
+		goto out;
+	}
+	ret = stmt_get(st, ST_POP_DELETE, &stmt, err);
+	if (ret)
+		goto out;
+	if (sqlite3_bind_int64(stmt, 1, id))
+		ret = bind_fail(st, err);
+	else if (sqlite3_step(stmt) != SQLITE_DONE)
+		/* RESTRICT reports SQLITE_CONSTRAINT_TRIGGER */
+		ret = (sqlite3_extended_errcode(st->db) & 0xff) ==
+			SQLITE_CONSTRAINT &&
+			strstr(sqlite3_errmsg(st->db), "FOREIGN KEY") ?
+			eg_fail(err, EBUSY, "POP '%s' is still used by sites",
+				name) :
+			db_fail(st, err, "deleting POP '%s'", name);
+out:
+	stmt_done(stmt);
+	return op_end(st, &op, ret, err);
+}
+
+int eg_pop_foreach(struct eg_store *st, eg_pop_cb cb, void *arg,
+		   struct eg_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	struct eg_pop_rec p;
+	int ret = 0, rc;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT " POP_COLS " ORDER BY id", -1,
+			       &stmt, NULL) != SQLITE_OK) {
+		ret = db_fail(st, err, "listing POPs");
+		goto out;
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		ret = pop_row(stmt, &p, err);
+		if (!ret)
+			ret = cb(&p, arg);
+		if (ret)
+			goto out;
+	}
+	if (rc != SQLITE_DONE)
+		ret = db_fail(st, err, "listing POPs");
+out:
+	sqlite3_finalize(stmt);
+	return ret;
+}
