@@ -45,22 +45,32 @@ struct eg_site {
 
 #define EG_SITE_ENABLED	(1U << 0)
 
-/* eg_spis key: __u32 SPI, network byte order, as it appears on the wire. */
+/*
+ * eg_spis key: __u32 SPI, network byte order, as it appears on the wire.
+ * The value repeats the owner's source address and slot so that ESP from a
+ * known site costs one hash lookup; ipsecd keeps entries only for SAs of
+ * enabled sites (disabling a site deletes its SAs first).
+ */
 struct eg_spi {
+	__u32 saddr;	/* the owning site's source address, network order */
 	__u32 site_id;	/* the site whose inbound SA owns this SPI */
+	__u32 slot;	/* that site's eg_site_ctr slot */
 	__u32 pad;
 };
 
-/* eg_site_ctr value, one per CPU; userspace sums (max for the times). */
+/*
+ * eg_site_ctr value, one per CPU; userspace sums (max for the times).
+ * Packets passed = ike_pkts + esp_pkts.
+ */
 struct eg_site_ctr {
-	__u64 rx_pkts;		/* accepted and passed to the stack */
-	__u64 rx_bytes;		/* frame bytes of the above */
+	__u64 rx_bytes;		/* frame bytes of IKE and ESP passed */
 	__u64 ike_pkts;		/* IKE on 500 or 4500 with the marker */
 	__u64 esp_pkts;		/* ESP-in-UDP with a known SPI */
 	__u64 keepalives;	/* NAT-T keepalives (dropped after counting) */
 	__u64 drop_disabled;	/* anything from this site while disabled */
 	__u64 drop_bad_spi;	/* ESP whose SPI is not this site's */
-	__u64 last_alive_ns;	/* bpf_ktime_get_ns() of the last keepalive/IKE */
+	__u64 last_alive_ns;	/* bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC
+				 * base) of the last keepalive or IKE packet */
 };
 
 /* eg_stats value, one per CPU. */

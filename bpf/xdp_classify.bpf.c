@@ -113,7 +113,7 @@ static __always_inline __be16 parse_eth(struct cursor *c)
 
 static __always_inline void site_seen(struct eg_site_ctr *sc)
 {
-	sc->last_alive_ns = bpf_ktime_get_ns();
+	sc->last_alive_ns = bpf_ktime_get_coarse_ns();
 }
 
 SEC("xdp")
@@ -178,6 +178,29 @@ int xdp_classify(struct xdp_md *ctx)
 	if (local_addr && iph->daddr != local_addr)
 		return eg_exit(ctx, EG_PASS_NOT_LOCAL);
 
+	payload = (__u8 *)(udp + 1);
+	/*
+	 * ESP-in-UDP first, as it is nearly all the traffic: one lookup by
+	 * SPI answers both "is this SA ours" and "does it belong to the site
+	 * this source is" (RFC 3948 2.2: a non-zero first word is the SPI).
+	 */
+	if (dport == EG_PORT_NATT && (void *)payload + 8 <= c.end &&
+	    *(__u32 *)payload != 0 && udp->len != bpf_htons(sizeof(*udp) + 1)) {
+		__u32 spi = *(__u32 *)payload;
+		struct eg_spi *sa = bpf_map_lookup_elem(&eg_spis, &spi);
+
+		if (sa && sa->saddr == saddr) {
+			slot = sa->slot;
+			sc = bpf_map_lookup_elem(&eg_site_ctr, &slot);
+			if (sc) {
+				sc->esp_pkts++;
+				sc->rx_bytes += len;
+			}
+			return eg_exit(ctx, EG_PASS_ESP);
+		}
+	}
+
+	/* Everything else is judged by the site the source belongs to. */
 	site = bpf_map_lookup_elem(&eg_sites, &saddr);
 	if (!site)
 		return eg_exit(ctx, EG_DROP_UNKNOWN_SRC);
@@ -190,13 +213,11 @@ int xdp_classify(struct xdp_md *ctx)
 		return eg_exit(ctx, EG_DROP_DISABLED);
 	}
 
-	payload = (__u8 *)(udp + 1);
 	if (dport == EG_PORT_IKE) {
 		/* RFC 7296 3.1: IKE header; ipsecd validates the rest. */
 		if ((void *)payload + EG_IKE_HDR_LEN > c.end)
 			return eg_exit(ctx, EG_DROP_MALFORMED);
 		sc->ike_pkts++;
-		sc->rx_pkts++;
 		sc->rx_bytes += len;
 		site_seen(sc);
 		return eg_exit(ctx, EG_PASS_IKE);
@@ -215,32 +236,20 @@ int xdp_classify(struct xdp_md *ctx)
 		return eg_exit(ctx, EG_DROP_KEEPALIVE);
 	}
 
-	/* RFC 3948 2.2: ESP needs SPI + sequence; SPI 0 is the non-ESP marker. */
+	/* ESP needs SPI + sequence; SPI 0 is the non-ESP marker. */
 	if ((void *)payload + 8 > c.end)
 		return eg_exit(ctx, EG_DROP_MALFORMED);
 	if (*(__u32 *)payload == 0) {
 		if ((void *)payload + 4 + EG_IKE_HDR_LEN > c.end)
 			return eg_exit(ctx, EG_DROP_MALFORMED);
 		sc->ike_pkts++;
-		sc->rx_pkts++;
 		sc->rx_bytes += len;
 		site_seen(sc);
 		return eg_exit(ctx, EG_PASS_IKE_NATT);
 	}
-
-	{
-		__u32 spi = *(__u32 *)payload;
-		struct eg_spi *sa = bpf_map_lookup_elem(&eg_spis, &spi);
-
-		if (!sa || sa->site_id != site->site_id) {
-			sc->drop_bad_spi++;
-			return eg_exit(ctx, EG_DROP_BAD_SPI);
-		}
-	}
-	sc->esp_pkts++;
-	sc->rx_pkts++;
-	sc->rx_bytes += len;
-	return eg_exit(ctx, EG_PASS_ESP);
+	/* An SPI that is no SA of this site (checked above). */
+	sc->drop_bad_spi++;
+	return eg_exit(ctx, EG_DROP_BAD_SPI);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,12 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# make bench: every benchmark, each figure next to its baseline or peer
+# measured in the same run. Results land in BUILD/bench/.
+set -eu
+BUILD=${1:-build}
+mkdir -p "$BUILD/bench"
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+
+echo "== XDP classifier vs floor and xdp-filter (BPF_PROG_TEST_RUN)"
+"$BUILD/tests/bench/bench_xdp" -o "$BUILD/bench/xdp.json"
+echo "wrote $BUILD/bench/xdp.json"

@@ -1,0 +1,223 @@
+# SPDX-License-Identifier: GPL-2.0
+# lib.sh - helpers sourced by the VM tests: namespaces, ipsecd, checks.
+# Tests run as root inside the VM with the build dir as $1.
+
+BUILD=${1:?usage: $0 BUILD_DIR}
+BUILD=$(cd "$BUILD" && pwd)
+IPSECD=$BUILD/ipsecd
+IPSECCTL_BIN=$BUILD/ipsecctl
+T=$(mktemp -d /tmp/egtest.XXXXXX)
+NSLIST=""
+DAEMON_PID=""
+FAILS=0
+
+say() { echo "### $*"; }
+die() { echo "FAIL: $*" >&2; exit 1; }
+
+# check DESCRIPTION EXPECTED ACTUAL
+check() {
+	if [ "$2" = "$3" ]; then
+		echo "ok: $1 ($3)"
+	else
+		echo "not ok: $1: expected '$2', got '$3'" >&2
+		FAILS=$((FAILS + 1))
+	fi
+}
+
+# check_ge DESCRIPTION MIN ACTUAL
+check_ge() {
+	if [ "$3" -ge "$2" ] 2>/dev/null; then
+		echo "ok: $1 ($3 >= $2)"
+	else
+		echo "not ok: $1: expected >= $2, got '$3'" >&2
+		FAILS=$((FAILS + 1))
+	fi
+}
+
+ns_add() {
+	ip netns del "$1" 2>/dev/null || true
+	ip netns add "$1"
+	ip -n "$1" link set lo up
+	NSLIST="$NSLIST $1"
+}
+
+# Run in a namespace without `ip netns exec` (it remounts /sys and hides
+# bpffs, VM.md): nsenter keeps the mount namespace as it is.
+in_ns() {
+	local ns=$1
+	shift
+	nsenter --net=/run/netns/"$ns" "$@"
+}
+
+ctl() { "$IPSECCTL_BIN" -s "$T/ipsecd.sock" -d "$T/espgate.db" "$@"; }
+
+# start_ipsecd NS ARGS...: start the daemon in NS, wait for its socket.
+start_ipsecd() {
+	local ns=$1 i
+	shift
+	# nsenter execs ipsecd, so $! is the daemon itself
+	nsenter --net=/run/netns/"$ns" "$IPSECD" --db "$T/espgate.db" --socket "$T/ipsecd.sock" "$@" \
+		>"$T/ipsecd.log" 2>&1 &
+	DAEMON_PID=$!
+	for i in $(seq 1 100); do
+		[ -S "$T/ipsecd.sock" ] && ctl status >/dev/null 2>&1 && return 0
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$T/ipsecd.log" >&2
+	die "ipsecd did not start"
+}
+
+stop_ipsecd() {
+	local rc=0
+	[ -n "$DAEMON_PID" ] || return 0
+	kill -TERM "$DAEMON_PID" 2>/dev/null || true
+	wait "$DAEMON_PID" || rc=$?
+	DAEMON_PID=""
+	return $rc
+}
+
+cleanup() {
+	if [ -n "$DAEMON_PID" ]; then
+		kill -TERM "$DAEMON_PID" 2>/dev/null || true
+		wait "$DAEMON_PID" 2>/dev/null || true
+	fi
+	for ns in $NSLIST; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+		ip netns del "$ns" 2>/dev/null || true
+	done
+	if [ "${FAILS:-0}" -ne 0 ] || [ "${SHOW_LOG:-0}" = 1 ]; then
+		echo "--- ipsecd log" >&2
+		cat "$T/ipsecd.log" >&2 2>/dev/null || true
+	fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# udp_send NS DST PORT PRINTF-FORMAT: one datagram with that payload
+# (bash's /dev/udp; the source port is whatever the kernel picks).
+udp_send() {
+	in_ns "$1" bash -c "printf '$4' > /dev/udp/$2/$3"
+}
+
+# A 28-byte IKEv2 header (IKE_SA_INIT request, zero SPIs): enough for XDP.
+IKE_HDR='\x11\x22\x33\x44\x55\x66\x77\x88\0\0\0\0\0\0\0\0\x21\x20\x22\x08\0\0\0\0\0\0\0\x1c'
+
+finish() {
+	if [ "$FAILS" -ne 0 ]; then
+		echo "$FAILS check(s) failed" >&2
+		exit 1
+	fi
+	echo "all checks passed"
+}
+
+# ---- strongSwan as the branch-office peer -----------------------------------
+#
+# charon_start NS NAME: run a charon of its own in NS, with its own
+# strongswan.conf (STRONGSWAN_CONF), swanctl dir and a private /run (the pid
+# file is fixed at /var/run/charon.pid), VM.md. Config goes in $T/sw-NAME/.
+# Variables read: SW_ID, SW_PSK, SW_REMOTE, SW_LOCAL_TS, SW_REMOTE_TS,
+# SW_IKE (IKE proposals), SW_ESP (ESP proposals), SW_REMOTE_ID.
+charon_start() {
+	local ns=$1 name=$2 d=$T/sw-$2
+	mkdir -p "$d/swanctl/bliss" "$d/swanctl/conf.d" "$d/run"
+	cat >"$d/strongswan.conf" <<-CONF
+	swanctl {
+		load = random pem
+	}
+	charon {
+		load = random nonce aes sha1 sha2 hmac gmp kdf gcm kernel-netlink socket-default vici
+		install_routes = no
+		retransmit_tries = 3
+		retransmit_timeout = 2.0
+		filelog {
+			log {
+				path = $d/charon.log
+				flush_line = yes
+				default = 1
+				ike = 2
+				cfg = 1
+			}
+		}
+		plugins {
+			vici {
+				socket = unix://$d/charon.vici
+			}
+		}
+	}
+	CONF
+	cat >"$d/swanctl/swanctl.conf" <<-CONF
+	connections {
+		pop {
+			version = 2
+			remote_addrs = ${SW_REMOTE:-198.51.100.1}
+			proposals = ${SW_IKE:-aes256-sha256-modp2048}
+			rekey_time = 0
+			dpd_delay = 0
+			local {
+				auth = psk
+				id = $SW_ID
+			}
+			remote {
+				auth = psk
+				id = ${SW_REMOTE_ID:-${SW_REMOTE:-198.51.100.1}}
+			}
+			children {
+				net {
+					local_ts = ${SW_LOCAL_TS:-10.1.0.0/24}
+					remote_ts = ${SW_REMOTE_TS:-0.0.0.0/0}
+					esp_proposals = ${SW_ESP:-aes256gcm16}
+					rekey_time = 0
+					mode = tunnel
+				}
+			}
+		}
+	}
+	secrets {
+		ike-pop {
+			id-1 = $SW_ID
+			secret = "$SW_PSK"
+		}
+	}
+	CONF
+	in_ns "$ns" unshare -m sh -c "mount -t tmpfs none /run && mkdir -p /run && \
+		exec env STRONGSWAN_CONF=$d/strongswan.conf SWANCTL_DIR=$d/swanctl \
+		/usr/lib/ipsec/charon" >"$d/charon.out" 2>&1 &
+	local i
+	for i in $(seq 1 100); do
+		[ -S "$d/charon.vici" ] && break
+		sleep 0.1
+	done
+	[ -S "$d/charon.vici" ] || { cat "$d/charon.out" >&2; die "charon $name did not start"; }
+	swan "$name" --load-all --noprompt >/dev/null || die "swanctl --load-all ($name)"
+}
+
+# swan NAME ARGS...: swanctl against that charon
+swan() {
+	local name=$1 d=$T/sw-$1
+	shift
+	SWANCTL_DIR=$d/swanctl STRONGSWAN_CONF=$d/strongswan.conf \
+		swanctl "$@" --uri "unix://$d/charon.vici"
+}
+
+# charon_restart NAME NS: new proposals/PSK take effect (reload config)
+swan_reload() {
+	local name=$1
+	swan "$name" --load-all --noprompt >/dev/null
+}
+
+charon_log() { cat "$T/sw-$1/charon.log"; }
+
+# charon_wait NAME PATTERN [SECS]: wait for a line in that charon's log
+charon_wait() {
+	local i
+	for i in $(seq 1 $((${3:-10} * 10))); do
+		grep -q "$2" "$T/sw-$1/charon.log" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# XFRM policies in NS, not counting per-socket bypass policies
+xfrm_policies() { ip -n "$1" xfrm policy | grep -c '^[[:space:]]*dir ' || true; }
+xfrm_states() { ip -n "$1" xfrm state | grep -c '^src' || true; }

@@ -1,0 +1,82 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# suite.sh: run the VM tests, each in its own fresh VM boot (tests/vm/vm.sh).
+#
+#   tests/vm/suite.sh BUILD_DIR
+#
+# Runs every tests/vm/t_*.sh in name order, or only those named in
+# VM_TESTS="t_10_foo t_20_bar" (".sh" optional). Each test is started from
+# the repo root as `tests/vm/t_NN_name.sh BUILD_DIR` (absolute path), as root
+# inside the VM. VM_TIMEOUT sets the per-test timeout in seconds (default
+# 600). Prints "-- name" before and "== name: PASS (Ns)" or
+# "== name: FAIL (Ns, ...)" after each test, the total wall time, and last a
+# line "N passed, N failed". Exits 1 if any test failed (or none ran), 2 on
+# a usage error.
+set -eu
+
+# Step 1: arguments and paths.
+if [ $# -ne 1 ]; then
+	echo "usage: $0 BUILD_DIR" >&2
+	exit 2
+fi
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+mkdir -p "$1"
+build=$(cd "$1" && pwd)
+timeout_s=${VM_TIMEOUT:-600}
+cd "$repo"
+
+# Step 2: the test list, sorted by name, or VM_TESTS as given.
+export LC_ALL=C
+tests=()
+if [ -n "${VM_TESTS:-}" ]; then
+	for t in $VM_TESTS; do
+		tests+=("${t%.sh}")
+	done
+else
+	for f in tests/vm/t_*.sh; do
+		[ -e "$f" ] || continue
+		t=${f##*/}
+		tests+=("${t%.sh}")
+	done
+fi
+
+# Step 3: run each test in its own VM and report it.
+passed=0
+failed=0
+failed_names=""
+suite_start=$(date +%s)
+for t in "${tests[@]}"; do
+	f="tests/vm/$t.sh"
+	if [ ! -f "$f" ]; then
+		echo "== $t: FAIL (0s, no such test $f)"
+		failed=$((failed + 1))
+		failed_names="$failed_names $t"
+		continue
+	fi
+	echo "-- $t"
+	start=$(date +%s)
+	rc=0
+	"$here/vm.sh" --build "$build" --timeout "$timeout_s" -- "$f" "$build" || rc=$?
+	secs=$(($(date +%s) - start))
+	if [ "$rc" = 0 ]; then
+		echo "== $t: PASS (${secs}s)"
+		passed=$((passed + 1))
+	else
+		case $rc in
+		124) why="timeout after ${timeout_s}s" ;;
+		125) why="the VM reported no exit status" ;;
+		*) why="exit $rc" ;;
+		esac
+		echo "== $t: FAIL (${secs}s, $why)"
+		failed=$((failed + 1))
+		failed_names="$failed_names $t"
+	fi
+done
+
+# Step 4: summary; the last line is exactly "N passed, N failed".
+echo "vm suite: total wall time $(($(date +%s) - suite_start))s"
+[ -z "$failed_names" ] || echo "vm suite: failed:$failed_names"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ] && [ "$passed" -gt 0 ]

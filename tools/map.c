@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * map.c - `ipsecctl map list|dump`: read the pinned maps directly, no daemon
+ * needed, and decode keys and values into addresses, site names and summed
+ * per-CPU counters. Site names come from the store, opened read-only.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <linux/bpf.h>
+#include <sqlite3.h>
+
+#include "datapath.h"
+#include "espgate.h"
+#include "ipsecctl.h"
+
+static const char *const reason_names[] = EG_REASON_NAMES;
+
+/* Site id -> name from the database, read-only; "" when unknown. */
+struct names {
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	char buf[128];
+};
+
+static void names_open(struct names *n)
+{
+	memset(n, 0, sizeof(*n));
+	if (sqlite3_open_v2(g.db, &n->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(n->db, "SELECT name FROM sites WHERE id = ?", -1,
+			       &n->q, NULL) != SQLITE_OK) {
+		sqlite3_close(n->db);
+		n->db = NULL;
+	}
+}
+
+static const char *names_get(struct names *n, __u32 id)
+{
+	n->buf[0] = '\0';
+	if (!n->q)
+		return n->buf;
+	sqlite3_bind_int64(n->q, 1, id);
+	if (sqlite3_step(n->q) == SQLITE_ROW)
+		snprintf(n->buf, sizeof(n->buf), "%s", sqlite3_column_text(n->q, 0));
+	sqlite3_reset(n->q);
+	return n->buf;
+}
+
+static void names_close(struct names *n)
+{
+	sqlite3_finalize(n->q);
+	sqlite3_close(n->db);
+}
+
+static int open_map(const char *name, struct bpf_map_info *info)
+{
+	__u32 len = sizeof(*info);
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", g.pin_root, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	memset(info, 0, sizeof(*info));
+	if (bpf_obj_get_info_by_fd(fd, info, &len)) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+static const char *type_name(__u32 t)
+{
+	switch (t) {
+	case BPF_MAP_TYPE_HASH: return "hash";
+	case BPF_MAP_TYPE_ARRAY: return "array";
+	case BPF_MAP_TYPE_PERCPU_HASH: return "percpu_hash";
+	case BPF_MAP_TYPE_PERCPU_ARRAY: return "percpu_array";
+	case BPF_MAP_TYPE_LRU_HASH: return "lru_hash";
+	case BPF_MAP_TYPE_LRU_PERCPU_HASH: return "lru_percpu_hash";
+	default: return "other";
+	}
+}
+
+/* Entries in use: walk the keys (arrays report max_entries). */
+static long count_entries(int fd, const struct bpf_map_info *info)
+{
+	char key[64], next[64];
+	long n = 0;
+	void *prev = NULL;
+
+	if (info->type == BPF_MAP_TYPE_ARRAY || info->type == BPF_MAP_TYPE_PERCPU_ARRAY ||
+	    info->key_size > sizeof(key))
+		return info->max_entries;
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(key, next, info->key_size);
+		prev = key;
+		n++;
+	}
+	return n;
+}
+
+static int map_list(int argc, char **argv)
+{
+	struct json_object *arr = json_object_new_array();
+	struct dirent *de;
+	DIR *dir;
+
+	(void)argv;
+	if (argc) {
+		json_object_put(arr);
+		return ctl_err("usage: ipsecctl map list");
+	}
+	dir = opendir(g.pin_root);
+	if (!dir) {
+		json_object_put(arr);
+		return ctl_err("no maps pinned under %s (%s); is ipsecd running?",
+			       g.pin_root, strerror(errno));
+	}
+	if (!g.json)
+		printf("%-16s %-14s %8s %8s %10s %10s\n", "NAME", "TYPE", "KEY", "VALUE",
+		       "MAX", "ENTRIES");
+	while ((de = readdir(dir))) {
+		struct bpf_map_info info;
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		fd = open_map(de->d_name, &info);
+		if (fd < 0)
+			continue;
+		if (g.json) {
+			struct json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "name", json_object_new_string(de->d_name));
+			json_object_object_add(o, "type", json_object_new_string(type_name(info.type)));
+			json_object_object_add(o, "key_size", json_object_new_int(info.key_size));
+			json_object_object_add(o, "value_size", json_object_new_int(info.value_size));
+			json_object_object_add(o, "max_entries", json_object_new_int(info.max_entries));
+			json_object_object_add(o, "entries",
+					       json_object_new_int64(count_entries(fd, &info)));
+			json_object_array_add(arr, o);
+		} else {
+			printf("%-16s %-14s %8u %8u %10u %10ld\n", de->d_name,
+			       type_name(info.type), info.key_size, info.value_size,
+			       info.max_entries, count_entries(fd, &info));
+		}
+		close(fd);
+	}
+	closedir(dir);
+	if (g.json)
+		print_json(arr);
+	json_object_put(arr);
+	return EXIT_SUCCESS;
+}
+
+static const char *ip4(__u32 be, char *buf)
+{
+	return inet_ntop(AF_INET, &be, buf, INET_ADDRSTRLEN);
+}
+
+static void ctr_json(struct json_object *o, const struct eg_site_ctr *c)
+{
+	json_object_object_add(o, "rx_pkts", json_object_new_uint64(c->ike_pkts + c->esp_pkts));
+	json_object_object_add(o, "rx_bytes", json_object_new_uint64(c->rx_bytes));
+	json_object_object_add(o, "ike_pkts", json_object_new_uint64(c->ike_pkts));
+	json_object_object_add(o, "esp_pkts", json_object_new_uint64(c->esp_pkts));
+	json_object_object_add(o, "keepalives", json_object_new_uint64(c->keepalives));
+	json_object_object_add(o, "drop_disabled", json_object_new_uint64(c->drop_disabled));
+	json_object_object_add(o, "drop_bad_spi", json_object_new_uint64(c->drop_bad_spi));
+	json_object_object_add(o, "last_alive_ns", json_object_new_uint64(c->last_alive_ns));
+}
+
+/* eg_sites and eg_site_ctr: one row per site, keyed by source address. */
+static int dump_sites(int fd, bool with_ctr, struct names *nm)
+{
+	struct json_object *arr = json_object_new_array();
+	struct bpf_map_info info;
+	__u32 key, next, *prev = NULL;
+	int cfd = -1;
+
+	if (with_ctr) {
+		cfd = open_map(EG_MAP_SITE_CTR, &info);
+		if (cfd < 0) {
+			json_object_put(arr);
+			return ctl_err("open %s: %s", EG_MAP_SITE_CTR, strerror(-cfd));
+		}
+		if (!g.json)
+			printf("%-15s %-20s %6s %10s %12s %8s %8s %6s %8s %8s\n", "SOURCE IP",
+			       "SITE", "SLOT", "RX PKTS", "RX BYTES", "IKE", "ESP", "KA",
+			       "DISABLED", "BAD SPI");
+	} else if (!g.json) {
+		printf("%-15s %-20s %8s %6s %s\n", "SOURCE IP", "SITE", "ID", "SLOT", "FLAGS");
+	}
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct eg_site s;
+		struct eg_site_ctr c;
+		char ip[INET_ADDRSTRLEN];
+		const char *name;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &s))
+			continue;
+		name = names_get(nm, s.site_id);
+		if (with_ctr && eg_percpu_site_sum(cfd, s.slot, &c))
+			continue;
+		if (g.json) {
+			struct json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "source_ip", json_object_new_string(ip4(key, ip)));
+			json_object_object_add(o, "site", json_object_new_string(name));
+			json_object_object_add(o, "site_id", json_object_new_int64(s.site_id));
+			json_object_object_add(o, "slot", json_object_new_int64(s.slot));
+			json_object_object_add(o, "enabled",
+					       json_object_new_boolean(s.flags & EG_SITE_ENABLED));
+			if (with_ctr)
+				ctr_json(o, &c);
+			json_object_array_add(arr, o);
+		} else if (with_ctr) {
+			printf("%-15s %-20s %6u %10llu %12llu %8llu %8llu %6llu %8llu %8llu\n",
+			       ip4(key, ip), name, s.slot,
+			       (unsigned long long)(c.ike_pkts + c.esp_pkts), (unsigned long long)c.rx_bytes,
+			       (unsigned long long)c.ike_pkts, (unsigned long long)c.esp_pkts,
+			       (unsigned long long)c.keepalives,
+			       (unsigned long long)c.drop_disabled,
+			       (unsigned long long)c.drop_bad_spi);
+		} else {
+			printf("%-15s %-20s %8u %6u %s\n", ip4(key, ip), name, s.site_id,
+			       s.slot, s.flags & EG_SITE_ENABLED ? "enabled" : "disabled");
+		}
+	}
+	if (g.json)
+		print_json(arr);
+	json_object_put(arr);
+	if (cfd >= 0)
+		close(cfd);
+	return EXIT_SUCCESS;
+}
+
+static int dump_spis(int fd, struct names *nm)
+{
+	struct json_object *arr = json_object_new_array();
+	__u32 key, next, *prev = NULL;
+
+	if (!g.json)
+		printf("%-10s %-20s %s\n", "SPI", "SITE", "SITE ID");
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct eg_spi v;
+		char spi[16];
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &v))
+			continue;
+		snprintf(spi, sizeof(spi), "0x%08x", ntohl(key));
+		if (g.json) {
+			struct json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "spi", json_object_new_string(spi));
+			json_object_object_add(o, "site", json_object_new_string(names_get(nm, v.site_id)));
+			json_object_object_add(o, "site_id", json_object_new_int64(v.site_id));
+			json_object_array_add(arr, o);
+		} else {
+			printf("%-10s %-20s %u\n", spi, names_get(nm, v.site_id), v.site_id);
+		}
+	}
+	if (g.json)
+		print_json(arr);
+	json_object_put(arr);
+	return EXIT_SUCCESS;
+}
+
+static int dump_stats(int fd)
+{
+	struct json_object *obj = json_object_new_object();
+	__u32 r;
+
+	if (!g.json)
+		printf("%-20s %-6s %12s %14s\n", "REASON", "ACTION", "PACKETS", "BYTES");
+	for (r = 0; r < EG_REASON_MAX; r++) {
+		struct eg_ctr c;
+
+		if (eg_percpu_stats_sum(fd, r, &c))
+			continue;
+		if (g.json) {
+			struct json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "action",
+					       json_object_new_string(r < EG_FIRST_DROP ? "pass" : "drop"));
+			json_object_object_add(o, "pkts", json_object_new_uint64(c.pkts));
+			json_object_object_add(o, "bytes", json_object_new_uint64(c.bytes));
+			json_object_object_add(obj, reason_names[r], o);
+		} else {
+			printf("%-20s %-6s %12llu %14llu\n", reason_names[r],
+			       r < EG_FIRST_DROP ? "pass" : "drop",
+			       (unsigned long long)c.pkts, (unsigned long long)c.bytes);
+		}
+	}
+	if (g.json)
+		print_json(obj);
+	json_object_put(obj);
+	return EXIT_SUCCESS;
+}
+
+static int map_dump(int argc, char **argv)
+{
+	struct bpf_map_info info;
+	struct names nm;
+	int fd, rc;
+
+	if (argc != 1)
+		return ctl_err("usage: ipsecctl map dump NAME   (names: ipsecctl map list)");
+	fd = open_map(argv[0], &info);
+	if (fd < 0)
+		return ctl_err("no map '%s' pinned under %s: %s", argv[0], g.pin_root,
+			       strerror(-fd));
+	names_open(&nm);
+	if (!strcmp(argv[0], EG_MAP_SITES))
+		rc = dump_sites(fd, false, &nm);
+	else if (!strcmp(argv[0], EG_MAP_SITE_CTR))
+		rc = dump_sites(open_map(EG_MAP_SITES, &info), true, &nm);
+	else if (!strcmp(argv[0], EG_MAP_SPIS))
+		rc = dump_spis(fd, &nm);
+	else if (!strcmp(argv[0], EG_MAP_STATS))
+		rc = dump_stats(fd);
+	else
+		rc = ctl_err("no decoder for map '%s'", argv[0]);
+	names_close(&nm);
+	close(fd);
+	return rc;
+}
+
+static const struct cmd map_cmds[] = {
+	{ "list", map_list, "list" },
+	{ "dump", map_dump, "dump NAME" },
+	{ 0 }
+};
+
+int do_map(int argc, char **argv)
+{
+	return cmd_dispatch(map_cmds, "map", argc, argv);
+}

@@ -1,0 +1,657 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cmds.c - what the control socket can ask of ipsecd: site and POP
+ * management on the store, with every change pushed to the data path
+ * before the answer goes back.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <openssl/crypto.h>
+
+#include "datapath.h"
+#include "ipsecd.h"
+#include "ike.h"
+#include "log.h"
+#include "tunnel.h"
+
+struct cmd_ctx {
+	struct ipsecd *d;
+	struct json_object *args;
+	struct json_object **data;
+	struct eg_err err;
+};
+
+/* ---- argument helpers ---------------------------------------------------- */
+
+static const char *arg_str(struct cmd_ctx *c, const char *key)
+{
+	struct json_object *v;
+
+	if (!c->args || !json_object_object_get_ex(c->args, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static int need_str(struct cmd_ctx *c, const char *key, const char **out)
+{
+	*out = arg_str(c, key);
+	if (!*out)
+		return eg_fail(&c->err, EINVAL, "missing \"%s\"", key);
+	return 0;
+}
+
+static struct json_object *arg_get(struct cmd_ctx *c, const char *key)
+{
+	struct json_object *v;
+
+	if (!c->args || !json_object_object_get_ex(c->args, key, &v))
+		return NULL;
+	return v;
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	snprintf(dst, cap, "%s", src);
+}
+
+static const char *ip_str(uint32_t be, char *buf)
+{
+	return inet_ntop(AF_INET, &be, buf, INET_ADDRSTRLEN);
+}
+
+/* Fill the fields present in args into s (add: all; edit: some). */
+static int site_from_args(struct cmd_ctx *c, struct eg_site_rec *s)
+{
+	struct json_object *v;
+	const char *str;
+	size_t i, n;
+
+	if ((str = arg_str(c, "name")))
+		copy_str(s->name, sizeof(s->name), str);
+	if ((str = arg_str(c, "id_type")) && eg_id_type_parse(str, &s->id_type))
+		return eg_fail(&c->err, EINVAL,
+			       "identity type '%s' is not ipv4, fqdn or email", str);
+	if ((str = arg_str(c, "identity"))) {
+		if (strlen(str) > EG_IDENT_MAX)
+			return eg_fail(&c->err, EINVAL,
+				       "source identity longer than %d bytes",
+				       EG_IDENT_MAX);
+		copy_str(s->id_value, sizeof(s->id_value), str);
+	}
+	if ((str = arg_str(c, "source_ip")) && eg_ipv4_parse(str, &s->source_ip))
+		return eg_fail(&c->err, EINVAL,
+			       "source ip '%s' is not a dotted-quad IPv4 address",
+			       str);
+	if ((str = arg_str(c, "psk"))) {
+		size_t len = strlen(str);
+
+		if (len > EG_PSK_MAX)
+			return eg_fail(&c->err, EINVAL,
+				       "PSK too long: %zu bytes, at most %d",
+				       len, EG_PSK_MAX);
+		OPENSSL_cleanse(s->psk, sizeof(s->psk));
+		memcpy(s->psk, str, len);
+		s->psk_len = len;
+	}
+	if ((str = arg_str(c, "primary_pop")))
+		copy_str(s->primary_pop, sizeof(s->primary_pop), str);
+	if ((v = arg_get(c, "backup_pops"))) {
+		if (!json_object_is_type(v, json_type_array))
+			return eg_fail(&c->err, EINVAL, "backup_pops must be a list");
+		n = json_object_array_length(v);
+		if (n > EG_MAX_BACKUP_POPS)
+			return eg_fail(&c->err, EINVAL,
+				       "%zu backup POPs, at most %d", n,
+				       EG_MAX_BACKUP_POPS);
+		for (i = 0; i < n; i++)
+			copy_str(s->backup_pops[i], sizeof(s->backup_pops[i]),
+				 json_object_get_string(json_object_array_get_idx(v, i)));
+		s->n_backup_pops = n;
+	}
+	if ((str = arg_str(c, "traffic_type")) && eg_traffic_parse(str, &s->traffic))
+		return eg_fail(&c->err, EINVAL,
+			       "traffic type '%s' is not one of user, iot, mixed, machine, guest-wifi",
+			       str);
+	if ((str = arg_str(c, "license")) && eg_license_parse(str, &s->license))
+		return eg_fail(&c->err, EINVAL,
+			       "license '%s' is not web-gateway or cloud-firewall",
+			       str);
+	if ((v = arg_get(c, "ports"))) {
+		if (!json_object_is_type(v, json_type_array))
+			return eg_fail(&c->err, EINVAL, "ports must be a list");
+		n = json_object_array_length(v);
+		if (n > EG_MAX_CUSTOM_PORTS)
+			return eg_fail(&c->err, EINVAL,
+				       "%zu custom ports, at most %d", n,
+				       EG_MAX_CUSTOM_PORTS);
+		for (i = 0; i < n; i++) {
+			int64_t p = json_object_get_int64(json_object_array_get_idx(v, i));
+
+			if (p < 1 || p > 65535)
+				return eg_fail(&c->err, EINVAL,
+					       "custom port %lld is not in 1-65535",
+					       (long long)p);
+			s->ports[i] = p;
+		}
+		s->n_ports = n;
+	}
+	if ((v = arg_get(c, "max_bandwidth_mbps"))) {
+		int64_t bw = json_object_get_int64(v);
+
+		if (bw < 0 || bw > 1000000)
+			return eg_fail(&c->err, EINVAL,
+				       "maximum bandwidth %lld Mbps is not in 0-1000000",
+				       (long long)bw);
+		s->max_bw_mbps = bw;
+	}
+	if ((v = arg_get(c, "enabled")))
+		s->enabled = json_object_get_boolean(v);
+	return 0;
+}
+
+/* ---- site status --------------------------------------------------------- */
+
+static const char *site_status(struct ipsecd *d, const struct eg_site_rec *s,
+			       struct eg_site_ctr *ctr)
+{
+	struct timespec now;
+
+	memset(ctr, 0, sizeof(*ctr));
+	if (d->dp)
+		eg_dp_site_counters(d->dp, s->source_ip, ctr);
+	if (!s->enabled)
+		return "disabled";
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (ctr->last_alive_ns &&
+	    (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec - ctr->last_alive_ns <
+	    EG_ALIVE_SECS * 1000000000ULL)
+		return "up";
+	return "down";
+}
+
+static struct json_object *site_json(struct ipsecd *d,
+				     const struct eg_site_rec *s, bool secret,
+				     bool counters)
+{
+	struct json_object *o = json_object_new_object(), *a;
+	struct eg_site_ctr ctr;
+	char ip[INET_ADDRSTRLEN];
+	unsigned i;
+
+	json_object_object_add(o, "id", json_object_new_int64(s->id));
+	json_object_object_add(o, "name", json_object_new_string(s->name));
+	json_object_object_add(o, "id_type",
+			       json_object_new_string(eg_id_type_name(s->id_type)));
+	json_object_object_add(o, "identity", json_object_new_string(s->id_value));
+	json_object_object_add(o, "source_ip",
+			       json_object_new_string(ip_str(s->source_ip, ip)));
+	json_object_object_add(o, "status",
+			       json_object_new_string(site_status(d, s, &ctr)));
+	json_object_object_add(o, "primary_pop",
+			       json_object_new_string(s->primary_pop));
+	a = json_object_new_array();
+	for (i = 0; i < s->n_backup_pops; i++)
+		json_object_array_add(a, json_object_new_string(s->backup_pops[i]));
+	json_object_object_add(o, "backup_pops", a);
+	json_object_object_add(o, "traffic_type",
+			       json_object_new_string(eg_traffic_name(s->traffic)));
+	json_object_object_add(o, "license",
+			       json_object_new_string(eg_license_name(s->license)));
+	a = json_object_new_array();
+	for (i = 0; i < s->n_ports; i++)
+		json_object_array_add(a, json_object_new_int(s->ports[i]));
+	json_object_object_add(o, "ports", a);
+	json_object_object_add(o, "max_bandwidth_mbps",
+			       json_object_new_int64(s->max_bw_mbps));
+	json_object_object_add(o, "enabled", json_object_new_boolean(s->enabled));
+	json_object_object_add(o, "created", json_object_new_int64(s->created));
+	json_object_object_add(o, "updated", json_object_new_int64(s->updated));
+	if (secret)
+		json_object_object_add(o, "psk",
+				       json_object_new_string_len((const char *)s->psk,
+								  s->psk_len));
+	if (counters) {
+		struct json_object *c = json_object_new_object();
+		struct timespec now;
+
+		json_object_object_add(c, "rx_pkts", json_object_new_uint64(ctr.ike_pkts + ctr.esp_pkts));
+		json_object_object_add(c, "rx_bytes", json_object_new_uint64(ctr.rx_bytes));
+		json_object_object_add(c, "ike_pkts", json_object_new_uint64(ctr.ike_pkts));
+		json_object_object_add(c, "esp_pkts", json_object_new_uint64(ctr.esp_pkts));
+		json_object_object_add(c, "keepalives", json_object_new_uint64(ctr.keepalives));
+		json_object_object_add(c, "drop_disabled", json_object_new_uint64(ctr.drop_disabled));
+		json_object_object_add(c, "drop_bad_spi", json_object_new_uint64(ctr.drop_bad_spi));
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (ctr.last_alive_ns)
+			json_object_object_add(c, "last_alive_secs_ago",
+				json_object_new_int64(((int64_t)now.tv_sec * 1000000000LL +
+						       now.tv_nsec - (int64_t)ctr.last_alive_ns) /
+						      1000000000LL));
+		json_object_object_add(o, "counters", c);
+	}
+	return o;
+}
+
+/* ---- data path sync ------------------------------------------------------ */
+
+static int dp_push(struct ipsecd *d, const struct eg_site_rec *s)
+{
+	int err;
+
+	if (!d->dp)
+		return 0;
+	err = eg_dp_site_set(d->dp, s->source_ip, s->id, s->enabled);
+	if (err)
+		pr_err("site '%s' into eg_sites: %s", s->name, strerror(-err));
+	return err;
+}
+
+static int sync_one(const struct eg_site_rec *s, void *arg)
+{
+	return dp_push(arg, s);
+}
+
+int eg_sync_all_sites(struct ipsecd *d)
+{
+	struct eg_err err;
+	int rc;
+
+	rc = eg_site_foreach(d->st, sync_one, d, &err);
+	if (rc)
+		pr_err("loading sites into the data path: %s", err.msg);
+	return rc;
+}
+
+/* ---- site commands ------------------------------------------------------- */
+
+static int cmd_site_add(struct cmd_ctx *c)
+{
+	struct eg_site_rec s = { .enabled = true, .traffic = EG_TT_USER,
+				 .license = EG_LIC_WEB_GATEWAY };
+	int rc;
+
+	rc = site_from_args(c, &s);
+	if (!rc)
+		rc = eg_site_add(c->d->st, &s, &c->err);
+	if (!rc) {
+		rc = dp_push(c->d, &s);
+		if (rc) {
+			/* keep store and data path in step */
+			eg_site_delete(c->d->st, s.name, &c->err);
+			eg_fail(&c->err, -rc, "data path refused the site: %s",
+				strerror(-rc));
+		}
+	}
+	if (!rc) {
+		pr_info("site '%s' added (id %lld)", s.name, (long long)s.id);
+		*c->data = site_json(c->d, &s, false, false);
+	}
+	eg_site_clear(&s);
+	return rc;
+}
+
+static int list_one(const struct eg_site_rec *s, void *arg)
+{
+	struct cmd_ctx *c = arg;
+
+	json_object_array_add(*c->data, site_json(c->d, s, false, false));
+	return 0;
+}
+
+static int cmd_site_list(struct cmd_ctx *c)
+{
+	*c->data = json_object_new_array();
+	return eg_site_foreach(c->d->st, list_one, c, &c->err);
+}
+
+static int cmd_site_show(struct cmd_ctx *c)
+{
+	struct eg_site_rec s;
+	const char *name;
+	struct json_object *v;
+	bool secret = false;
+	int rc;
+
+	rc = need_str(c, "name", &name);
+	if (rc)
+		return rc;
+	if ((v = arg_get(c, "show_secret")))
+		secret = json_object_get_boolean(v);
+	rc = eg_site_get(c->d->st, name, &s, &c->err);
+	if (rc)
+		return rc;
+	*c->data = site_json(c->d, &s, secret, true);
+	eg_site_clear(&s);
+	return 0;
+}
+
+/* Sites named in args "names" (list) or "name"; all must exist. */
+static int collect_sites(struct cmd_ctx *c, struct eg_site_rec **out, size_t *n)
+{
+	struct json_object *v = arg_get(c, "names");
+	struct eg_site_rec *recs;
+	size_t i, cnt;
+	const char *one = arg_str(c, "name");
+
+	if (!v && !one)
+		return eg_fail(&c->err, EINVAL, "missing \"names\"");
+	if (v && !json_object_is_type(v, json_type_array))
+		return eg_fail(&c->err, EINVAL, "\"names\" must be a list");
+	cnt = v ? json_object_array_length(v) : 1;
+	if (cnt == 0 || cnt > 100000)
+		return eg_fail(&c->err, EINVAL, "give 1 to 100000 site names");
+	recs = calloc(cnt, sizeof(*recs));
+	if (!recs)
+		return -ENOMEM;
+	for (i = 0; i < cnt; i++) {
+		const char *name = v ?
+			json_object_get_string(json_object_array_get_idx(v, i)) : one;
+		int rc = eg_site_get(c->d->st, name ? name : "", &recs[i], &c->err);
+
+		if (rc) {
+			while (i--)
+				eg_site_clear(&recs[i]);
+			free(recs);
+			return rc;
+		}
+	}
+	*out = recs;
+	*n = cnt;
+	return 0;
+}
+
+enum batch_op { OP_ENABLE, OP_DISABLE, OP_DELETE };
+
+/*
+ * Enable, disable or delete several sites: all or nothing in one store
+ * transaction; the data path follows only once the transaction committed.
+ */
+static int site_batch(struct cmd_ctx *c, enum batch_op op)
+{
+	static const char *const verb[] = { "enabled", "disabled", "deleted" };
+	struct eg_site_rec *recs = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	rc = collect_sites(c, &recs, &n);
+	if (rc)
+		return rc;
+	rc = eg_store_begin(c->d->st, &c->err);
+	for (i = 0; !rc && i < n; i++) {
+		if (op == OP_DELETE)
+			rc = eg_site_delete(c->d->st, recs[i].name, &c->err);
+		else
+			rc = eg_site_set_enabled(c->d->st, recs[i].name,
+						 op == OP_ENABLE, &c->err);
+	}
+	if (!rc)
+		rc = eg_store_commit(c->d->st, &c->err);
+	else
+		eg_store_rollback(c->d->st);
+
+	if (!rc) {
+		struct json_object *names = json_object_new_array();
+
+		for (i = 0; i < n; i++) {
+			/* tunnels first: DELETE to the peer, SAs and SPIs out */
+			if (c->d->tun && op != OP_ENABLE)
+				eg_tunnels_site_down(c->d->tun, recs[i].id,
+						     op == OP_DELETE ? "site deleted" :
+						     "site disabled");
+			if (c->d->dp && op == OP_DELETE)
+				eg_dp_site_del(c->d->dp, recs[i].source_ip);
+			else if (c->d->dp)
+				eg_dp_site_set(c->d->dp, recs[i].source_ip,
+					       recs[i].id, op == OP_ENABLE);
+			pr_info("site '%s' %s", recs[i].name, verb[op]);
+			json_object_array_add(names,
+					      json_object_new_string(recs[i].name));
+		}
+		*c->data = json_object_new_object();
+		json_object_object_add(*c->data, verb[op], names);
+	}
+	for (i = 0; i < n; i++)
+		eg_site_clear(&recs[i]);
+	free(recs);
+	return rc;
+}
+
+static int cmd_site_enable(struct cmd_ctx *c)  { return site_batch(c, OP_ENABLE); }
+static int cmd_site_disable(struct cmd_ctx *c) { return site_batch(c, OP_DISABLE); }
+static int cmd_site_delete(struct cmd_ctx *c)  { return site_batch(c, OP_DELETE); }
+
+/* ---- POP commands -------------------------------------------------------- */
+
+static struct json_object *pop_json(const struct eg_pop_rec *p)
+{
+	struct json_object *o = json_object_new_object();
+	char ip[INET_ADDRSTRLEN];
+
+	json_object_object_add(o, "id", json_object_new_int64(p->id));
+	json_object_object_add(o, "name", json_object_new_string(p->name));
+	json_object_object_add(o, "gateway_ip",
+			       json_object_new_string(ip_str(p->gateway_ip, ip)));
+	json_object_object_add(o, "probe_ip",
+			       json_object_new_string(ip_str(p->probe_ip, ip)));
+	json_object_object_add(o, "location", json_object_new_string(p->location));
+	json_object_object_add(o, "accepting", json_object_new_boolean(p->accepting));
+	return o;
+}
+
+static int cmd_pop_add(struct cmd_ctx *c)
+{
+	struct eg_pop_rec p = { .accepting = true };
+	const char *name, *gw, *probe, *loc;
+	struct json_object *v;
+	int rc;
+
+	if ((rc = need_str(c, "name", &name)) || (rc = need_str(c, "gateway_ip", &gw)) ||
+	    (rc = need_str(c, "probe_ip", &probe)))
+		return rc;
+	copy_str(p.name, sizeof(p.name), name);
+	if (eg_ipv4_parse(gw, &p.gateway_ip))
+		return eg_fail(&c->err, EINVAL,
+			       "gateway ip '%s' is not a dotted-quad IPv4 address", gw);
+	if (eg_ipv4_parse(probe, &p.probe_ip))
+		return eg_fail(&c->err, EINVAL,
+			       "probe ip '%s' is not a dotted-quad IPv4 address", probe);
+	if ((loc = arg_str(c, "location")))
+		copy_str(p.location, sizeof(p.location), loc);
+	if ((v = arg_get(c, "accepting")))
+		p.accepting = json_object_get_boolean(v);
+	rc = eg_pop_add(c->d->st, &p, &c->err);
+	if (!rc)
+		*c->data = pop_json(&p);
+	return rc;
+}
+
+static int pop_list_one(const struct eg_pop_rec *p, void *arg)
+{
+	json_object_array_add(arg, pop_json(p));
+	return 0;
+}
+
+static int cmd_pop_list(struct cmd_ctx *c)
+{
+	*c->data = json_object_new_array();
+	return eg_pop_foreach(c->d->st, pop_list_one, *c->data, &c->err);
+}
+
+static int cmd_pop_show(struct cmd_ctx *c)
+{
+	struct eg_pop_rec p;
+	const char *name;
+	int rc;
+
+	if ((rc = need_str(c, "name", &name)))
+		return rc;
+	rc = eg_pop_get(c->d->st, name, &p, &c->err);
+	if (!rc)
+		*c->data = pop_json(&p);
+	return rc;
+}
+
+static int cmd_pop_delete(struct cmd_ctx *c)
+{
+	const char *name;
+	int rc;
+
+	if ((rc = need_str(c, "name", &name)))
+		return rc;
+	return eg_pop_delete(c->d->st, name, &c->err);
+}
+
+/* ---- SAs ------------------------------------------------------------------- */
+
+static void ts_str(const struct ikev2_ts *ts, unsigned n, char *buf, size_t cap)
+{
+	size_t off = 0;
+	unsigned i;
+
+	buf[0] = '\0';
+	for (i = 0; i < n && off < cap; i++) {
+		char a[INET_ADDRSTRLEN];
+		uint32_t span = ntohl(ts[i].v4.end) - ntohl(ts[i].v4.start);
+		int len = 32;
+
+		while (span) {
+			span >>= 1;
+			len--;
+		}
+		off += snprintf(buf + off, cap - off, "%s%s/%d", i ? "," : "",
+				ip_str(ts[i].v4.start, a), len);
+	}
+}
+
+struct sa_walk {
+	struct cmd_ctx *c;
+	time_t now;
+};
+
+static void sa_one(const struct ike_sa *sa, void *arg)
+{
+	struct sa_walk *w = arg;
+	struct ipsecd *d = w->c->d;
+	struct json_object *o = json_object_new_object(), *kids;
+	char buf[256], ip[INET_ADDRSTRLEN];
+	unsigned i;
+
+	json_object_object_add(o, "site", json_object_new_string(sa->site_name));
+	json_object_object_add(o, "state", json_object_new_string(ike_state_name(sa->state)));
+	json_object_object_add(o, "peer", json_object_new_string(ip_str(sa->peer_addr, ip)));
+	json_object_object_add(o, "peer_port", json_object_new_int(sa->peer_port));
+	json_object_object_add(o, "nat", json_object_new_boolean(sa->peer_natted));
+	snprintf(buf, sizeof(buf), "%02x%02x%02x%02x%02x%02x%02x%02x",
+		 sa->spi_i[0], sa->spi_i[1], sa->spi_i[2], sa->spi_i[3],
+		 sa->spi_i[4], sa->spi_i[5], sa->spi_i[6], sa->spi_i[7]);
+	json_object_object_add(o, "spi_i", json_object_new_string(buf));
+	snprintf(buf, sizeof(buf), "%02x%02x%02x%02x%02x%02x%02x%02x",
+		 sa->spi_r[0], sa->spi_r[1], sa->spi_r[2], sa->spi_r[3],
+		 sa->spi_r[4], sa->spi_r[5], sa->spi_r[6], sa->spi_r[7]);
+	json_object_object_add(o, "spi_r", json_object_new_string(buf));
+	json_object_object_add(o, "proposal",
+			       json_object_new_string(ikev2_choice_str(&sa->prop, buf, sizeof(buf))));
+	json_object_object_add(o, "age", json_object_new_int64(w->now - sa->created));
+	kids = json_object_new_array();
+	for (i = 0; i < IKE_MAX_CHILD; i++) {
+		const struct ike_child *ch = &sa->child[i];
+		struct json_object *k;
+		uint64_t b = 0, p = 0;
+
+		if (!ch->used)
+			continue;
+		k = json_object_new_object();
+		snprintf(buf, sizeof(buf), "%08x", ntohl(ch->spi_in));
+		json_object_object_add(k, "spi_in", json_object_new_string(buf));
+		snprintf(buf, sizeof(buf), "%08x", ntohl(ch->spi_out));
+		json_object_object_add(k, "spi_out", json_object_new_string(buf));
+		json_object_object_add(k, "proposal",
+				       json_object_new_string(ikev2_choice_str(&ch->prop, buf, sizeof(buf))));
+		ts_str(ch->tsi, ch->n_tsi, buf, sizeof(buf));
+		json_object_object_add(k, "ts_remote", json_object_new_string(buf));
+		ts_str(ch->tsr, ch->n_tsr, buf, sizeof(buf));
+		json_object_object_add(k, "ts_local", json_object_new_string(buf));
+		json_object_object_add(k, "age", json_object_new_int64(w->now - ch->created));
+		if (d->tun)
+			eg_tunnels_sa_stats(d->tun, ch->spi_in, d->local_addr, &b, &p);
+		json_object_object_add(k, "bytes_in", json_object_new_uint64(b));
+		json_object_object_add(k, "packets_in", json_object_new_uint64(p));
+		b = p = 0;
+		if (d->tun)
+			eg_tunnels_sa_stats(d->tun, ch->spi_out, sa->peer_addr, &b, &p);
+		json_object_object_add(k, "bytes_out", json_object_new_uint64(b));
+		json_object_object_add(k, "packets_out", json_object_new_uint64(p));
+		json_object_array_add(kids, k);
+	}
+	json_object_object_add(o, "children", kids);
+	json_object_array_add(*w->c->data, o);
+}
+
+static int cmd_sa_list(struct cmd_ctx *c)
+{
+	struct sa_walk w = { .c = c, .now = time(NULL) };
+
+	*c->data = json_object_new_array();
+	if (c->d->tun)
+		ike_foreach(eg_tunnels_ike(c->d->tun), sa_one, &w);
+	return 0;
+}
+
+static int cmd_status(struct cmd_ctx *c)
+{
+	struct ipsecd *d = c->d;
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "interface",
+			       json_object_new_string(d->ifname ? d->ifname : ""));
+	json_object_object_add(o, "xdp_mode",
+			       json_object_new_string(d->dp ? eg_dp_mode(d->dp) : "none"));
+	json_object_object_add(o, "pop",
+			       json_object_new_string(d->pop_name ? d->pop_name : ""));
+	json_object_object_add(o, "db", json_object_new_string(d->db_path));
+	json_object_object_add(o, "sites", json_object_new_int64(eg_site_count(d->st)));
+	*c->data = o;
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(struct cmd_ctx *c);
+} commands[] = {
+	{ "status", cmd_status },
+	{ "site.add", cmd_site_add },
+	{ "site.list", cmd_site_list },
+	{ "site.show", cmd_site_show },
+	{ "site.delete", cmd_site_delete },
+	{ "site.enable", cmd_site_enable },
+	{ "site.disable", cmd_site_disable },
+	{ "sa.list", cmd_sa_list },
+	{ "pop.add", cmd_pop_add },
+	{ "pop.list", cmd_pop_list },
+	{ "pop.show", cmd_pop_show },
+	{ "pop.delete", cmd_pop_delete },
+};
+
+int eg_cmd_dispatch(void *arg, const char *cmd, struct json_object *args,
+		    struct json_object **data, char *err, size_t errlen)
+{
+	struct cmd_ctx c = { .d = arg, .args = args, .data = data };
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(commands[i].name, cmd))
+			continue;
+		rc = commands[i].fn(&c);
+		if (rc)
+			snprintf(err, errlen, "%s", c.err.msg[0] ? c.err.msg :
+				 strerror(-rc));
+		return rc;
+	}
+	snprintf(err, errlen, "unknown command '%s'", cmd);
+	return -EOPNOTSUPP;
+}

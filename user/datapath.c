@@ -1,0 +1,408 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * datapath.c - load the XDP classifier, attach it with libxdp (native, else
+ * generic with a warning), pin its maps under one root and keep the site and
+ * SPI maps in step with what ipsecd decides.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+
+#include "datapath.h"
+#include "log.h"
+#include "xdp_classify.skel.h"
+
+struct eg_dp {
+	struct xdp_classify_bpf *skel;
+	struct xdp_program *prog;
+	int ifindex;
+	enum xdp_attach_mode mode;
+	char pin_root[PATH_MAX / 2];
+	int ncpus;
+	int fd_sites, fd_spis, fd_stats, fd_site_ctr;
+	uint64_t slot_used[EG_MAX_SITES / 64];	/* bitmap of eg_site_ctr slots */
+	unsigned slot_hint;
+};
+
+/* The maps we pin, by their shared names. */
+static const char *const pinned[] = {
+	EG_MAP_SITES, EG_MAP_SPIS, EG_MAP_STATS, EG_MAP_SITE_CTR,
+};
+
+int eg_bpffs_ensure(const char *pin_root)
+{
+	struct statfs sfs;
+
+	if (statfs("/sys/fs/bpf", &sfs) == 0 && sfs.f_type == BPF_FS_MAGIC)
+		goto mkroot;
+	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
+		pr_err("mount bpffs on /sys/fs/bpf: %s", strerror(errno));
+		return -errno;
+	}
+	pr_info("mounted bpffs on /sys/fs/bpf");
+mkroot:
+	if (mkdir(pin_root, 0700) && errno != EEXIST) {
+		pr_err("mkdir %s: %s", pin_root, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static void unpin_all(const char *root)
+{
+	char path[PATH_MAX];
+	unsigned i;
+
+	for (i = 0; i < sizeof(pinned) / sizeof(pinned[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", root, pinned[i]);
+		if (unlink(path) == 0)
+			pr_debug("unpinned %s", path);
+	}
+}
+
+static int pin_all(struct eg_dp *dp)
+{
+	char path[PATH_MAX];
+	struct bpf_map *map;
+	int err;
+
+	bpf_object__for_each_map(map, dp->skel->obj) {
+		const char *name = bpf_map__name(map);
+		unsigned i;
+
+		for (i = 0; i < sizeof(pinned) / sizeof(pinned[0]); i++)
+			if (!strcmp(name, pinned[i]))
+				break;
+		if (i == sizeof(pinned) / sizeof(pinned[0]))
+			continue;	/* .rodata and friends */
+		snprintf(path, sizeof(path), "%s/%s", dp->pin_root, name);
+		err = bpf_map__pin(map, path);
+		if (err) {
+			pr_err("pin %s: %s", path, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int load_and_attach(struct eg_dp *dp, const struct eg_dp_opts *o,
+			   enum xdp_attach_mode mode)
+{
+	int err;
+
+	dp->skel = xdp_classify_bpf__open();
+	if (!dp->skel)
+		return -errno;
+	dp->skel->rodata->local_addr = o->local_addr;
+
+	if (!dp->ifindex) {
+		/* No interface (tests, offline map inspection): just load. */
+		err = xdp_classify_bpf__load(dp->skel);
+		return err ? -errno : 0;
+	}
+	dp->prog = xdp_program__from_bpf_obj(dp->skel->obj, "xdp");
+	err = libxdp_get_error(dp->prog);
+	if (err) {
+		dp->prog = NULL;
+		return err;
+	}
+	err = xdp_program__attach(dp->prog, dp->ifindex, mode, 0);
+	if (err)
+		return err;
+	dp->mode = mode;
+	return 0;
+}
+
+static void unload(struct eg_dp *dp)
+{
+	if (dp->prog) {
+		if (dp->mode != XDP_MODE_UNSPEC)
+			xdp_program__detach(dp->prog, dp->ifindex, dp->mode, 0);
+		xdp_program__close(dp->prog);
+		dp->prog = NULL;
+	}
+	dp->mode = XDP_MODE_UNSPEC;
+	xdp_classify_bpf__destroy(dp->skel);
+	dp->skel = NULL;
+}
+
+int eg_dp_open(struct eg_dp **dpp, const struct eg_dp_opts *o)
+{
+	struct eg_dp *dp;
+	int err;
+
+	dp = calloc(1, sizeof(*dp));
+	if (!dp)
+		return -ENOMEM;
+	snprintf(dp->pin_root, sizeof(dp->pin_root), "%s",
+		 o->pin_root ? o->pin_root : EG_PIN_ROOT);
+	dp->ncpus = libbpf_num_possible_cpus();
+	if (dp->ncpus <= 0) {
+		err = -EINVAL;
+		goto fail;
+	}
+	if (o->ifname) {
+		dp->ifindex = if_nametoindex(o->ifname);
+		if (!dp->ifindex) {
+			err = -errno;
+			pr_err("interface %s: %s", o->ifname, strerror(errno));
+			goto fail;
+		}
+	}
+	err = eg_bpffs_ensure(dp->pin_root);
+	if (err)
+		goto fail;
+	/* Pins left by a daemon that died are ours and stale. */
+	unpin_all(dp->pin_root);
+
+	err = -EOPNOTSUPP;
+	if (!o->force_generic) {
+		err = load_and_attach(dp, o, XDP_MODE_NATIVE);
+		if (err) {
+			pr_warn("native XDP on %s failed (%s); falling back to generic (skb) mode, which is much slower",
+				o->ifname, strerror(-err));
+			unload(dp);
+		}
+	}
+	if (err) {
+		err = load_and_attach(dp, o, XDP_MODE_SKB);
+		if (err) {
+			pr_err("load/attach XDP%s%s: %s", o->ifname ? " on " : "",
+			       o->ifname ? o->ifname : "", strerror(-err));
+			goto fail;
+		}
+	}
+	err = pin_all(dp);
+	if (err)
+		goto fail;
+
+	dp->fd_sites = bpf_map__fd(dp->skel->maps.eg_sites);
+	dp->fd_spis = bpf_map__fd(dp->skel->maps.eg_spis);
+	dp->fd_stats = bpf_map__fd(dp->skel->maps.eg_stats);
+	dp->fd_site_ctr = bpf_map__fd(dp->skel->maps.eg_site_ctr);
+	if (dp->ifindex)
+		pr_info("XDP classifier attached to %s in %s mode, maps pinned under %s",
+			o->ifname, eg_dp_mode(dp), dp->pin_root);
+	*dpp = dp;
+	return 0;
+fail:
+	unpin_all(dp->pin_root);
+	unload(dp);
+	free(dp);
+	return err;
+}
+
+void eg_dp_close(struct eg_dp *dp)
+{
+	if (!dp)
+		return;
+	unpin_all(dp->pin_root);
+	unload(dp);
+	rmdir(dp->pin_root);
+	free(dp);
+}
+
+const char *eg_dp_mode(const struct eg_dp *dp)
+{
+	switch (dp->mode) {
+	case XDP_MODE_NATIVE:
+		return "native";
+	case XDP_MODE_SKB:
+		return "generic";
+	default:
+		return "none";
+	}
+}
+
+static int slot_alloc(struct eg_dp *dp, __u32 *slot)
+{
+	unsigned n = EG_MAX_SITES / 64, i, w;
+
+	for (i = 0; i < n; i++) {
+		w = (dp->slot_hint + i) % n;
+		if (dp->slot_used[w] != ~0ULL) {
+			int b = __builtin_ctzll(~dp->slot_used[w]);
+
+			dp->slot_used[w] |= 1ULL << b;
+			dp->slot_hint = w;
+			*slot = w * 64 + b;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+static void slot_free(struct eg_dp *dp, __u32 slot)
+{
+	struct eg_site_ctr zero[dp->ncpus];
+
+	/* A reused slot must start from zero. */
+	memset(zero, 0, sizeof(zero));
+	bpf_map_update_elem(dp->fd_site_ctr, &slot, zero, BPF_ANY);
+	dp->slot_used[slot / 64] &= ~(1ULL << (slot % 64));
+}
+
+/* Remove every SPI that belongs to site_id. */
+static void spis_purge(struct eg_dp *dp, uint32_t site_id)
+{
+	__u32 key, next, *prev = NULL;
+	struct eg_spi v;
+
+	while (bpf_map_get_next_key(dp->fd_spis, prev, &next) == 0) {
+		if (bpf_map_lookup_elem(dp->fd_spis, &next, &v) == 0 &&
+		    v.site_id == site_id) {
+			/* deleting restarts nothing: carry on from the last kept key */
+			bpf_map_delete_elem(dp->fd_spis, &next);
+			continue;
+		}
+		key = next;
+		prev = &key;
+	}
+}
+
+int eg_dp_site_set(struct eg_dp *dp, uint32_t saddr, uint32_t site_id,
+		   bool enabled)
+{
+	struct eg_site s;
+	__u32 slot;
+	int err;
+
+	if (bpf_map_lookup_elem(dp->fd_sites, &saddr, &s) == 0) {
+		if (s.site_id != site_id)
+			return -EEXIST;	/* the store keeps source IPs unique */
+	} else {
+		err = slot_alloc(dp, &slot);
+		if (err)
+			return err;
+		memset(&s, 0, sizeof(s));
+		s.site_id = site_id;
+		s.slot = slot;
+	}
+	s.flags = enabled ? EG_SITE_ENABLED : 0;
+	if (!enabled)
+		spis_purge(dp, site_id);
+	if (bpf_map_update_elem(dp->fd_sites, &saddr, &s, BPF_ANY)) {
+		err = -errno;
+		slot_free(dp, s.slot);
+		return err;
+	}
+	return 0;
+}
+
+int eg_dp_site_lookup(struct eg_dp *dp, uint32_t saddr, uint32_t *site_id,
+		      bool *enabled)
+{
+	struct eg_site s;
+
+	if (bpf_map_lookup_elem(dp->fd_sites, &saddr, &s))
+		return -ENOENT;
+	*site_id = s.site_id;
+	*enabled = s.flags & EG_SITE_ENABLED;
+	return 0;
+}
+
+int eg_dp_site_del(struct eg_dp *dp, uint32_t saddr)
+{
+	struct eg_site s;
+
+	if (bpf_map_lookup_elem(dp->fd_sites, &saddr, &s))
+		return -ENOENT;
+	spis_purge(dp, s.site_id);
+	if (bpf_map_delete_elem(dp->fd_sites, &saddr))
+		return -errno;
+	slot_free(dp, s.slot);
+	return 0;
+}
+
+int eg_dp_spi_add(struct eg_dp *dp, uint32_t spi, uint32_t saddr)
+{
+	struct eg_spi v = { .saddr = saddr };
+	struct eg_site s;
+
+	if (bpf_map_lookup_elem(dp->fd_sites, &saddr, &s))
+		return -ENOENT;
+	if (!(s.flags & EG_SITE_ENABLED))
+		return -EPERM;
+	v.site_id = s.site_id;
+	v.slot = s.slot;
+	return bpf_map_update_elem(dp->fd_spis, &spi, &v, BPF_ANY) ? -errno : 0;
+}
+
+int eg_dp_spi_del(struct eg_dp *dp, uint32_t spi)
+{
+	return bpf_map_delete_elem(dp->fd_spis, &spi) ? -errno : 0;
+}
+
+int eg_percpu_site_sum(int fd, __u32 slot, struct eg_site_ctr *out)
+{
+	int n = libbpf_num_possible_cpus(), c;
+	struct eg_site_ctr *v;
+
+	memset(out, 0, sizeof(*out));
+	if (n <= 0)
+		return -EINVAL;
+	v = calloc(n, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &slot, v)) {
+		free(v);
+		return -errno;
+	}
+	for (c = 0; c < n; c++) {
+		out->rx_bytes += v[c].rx_bytes;
+		out->ike_pkts += v[c].ike_pkts;
+		out->esp_pkts += v[c].esp_pkts;
+		out->keepalives += v[c].keepalives;
+		out->drop_disabled += v[c].drop_disabled;
+		out->drop_bad_spi += v[c].drop_bad_spi;
+		if (v[c].last_alive_ns > out->last_alive_ns)
+			out->last_alive_ns = v[c].last_alive_ns;
+	}
+	free(v);
+	return 0;
+}
+
+int eg_percpu_stats_sum(int fd, __u32 reason, struct eg_ctr *out)
+{
+	int n = libbpf_num_possible_cpus(), c;
+	struct eg_ctr *v;
+
+	memset(out, 0, sizeof(*out));
+	if (n <= 0)
+		return -EINVAL;
+	v = calloc(n, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &reason, v)) {
+		free(v);
+		return -errno;
+	}
+	for (c = 0; c < n; c++) {
+		out->pkts += v[c].pkts;
+		out->bytes += v[c].bytes;
+	}
+	free(v);
+	return 0;
+}
+
+int eg_dp_site_counters(struct eg_dp *dp, uint32_t saddr,
+			struct eg_site_ctr *out)
+{
+	struct eg_site s;
+
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(dp->fd_sites, &saddr, &s))
+		return -ENOENT;
+	return eg_percpu_site_sum(dp->fd_site_ctr, s.slot, out);
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * datapath.h - ipsecd's side of the XDP classifier: load, attach (libxdp),
+ * pin the maps, keep eg_sites/eg_spis in step with the store, read counters.
+ *
+ * The BPF maps are the index: a site's counter slot lives in its eg_sites
+ * value, so nothing here mirrors the map in memory except the bitmap of
+ * free slots.
+ */
+#ifndef EG_DATAPATH_H
+#define EG_DATAPATH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/types.h>
+
+#include "espgate.h"
+
+struct eg_dp;
+
+struct eg_dp_opts {
+	const char *ifname;	/* NULL: load and pin, attach nowhere */
+	const char *pin_root;	/* default EG_PIN_ROOT */
+	uint32_t local_addr;	/* network order; 0 = any */
+	bool force_generic;	/* skip the native attempt */
+};
+
+int eg_dp_open(struct eg_dp **dp, const struct eg_dp_opts *o);
+/* Detach, unpin, free. */
+void eg_dp_close(struct eg_dp *dp);
+/* "native" or "generic" (skb) once attached, "none" otherwise. */
+const char *eg_dp_mode(const struct eg_dp *dp);
+
+/*
+ * Insert or update the site keyed by its source IP (network order).
+ * Disabling a site also removes its SPIs: ESP passes on the SPI alone.
+ */
+int eg_dp_site_set(struct eg_dp *dp, uint32_t saddr, uint32_t site_id,
+		   bool enabled);
+/* The site at saddr, if any: its store id and whether it is enabled. */
+int eg_dp_site_lookup(struct eg_dp *dp, uint32_t saddr, uint32_t *site_id,
+		      bool *enabled);
+/* Remove the site; its counter slot is zeroed and freed. */
+int eg_dp_site_del(struct eg_dp *dp, uint32_t saddr);
+/* Inbound SPIs (network order) of the enabled site at saddr. */
+int eg_dp_spi_add(struct eg_dp *dp, uint32_t spi, uint32_t saddr);
+int eg_dp_spi_del(struct eg_dp *dp, uint32_t spi);
+
+/* Per-site counters summed over CPUs (last_alive_ns: the latest). */
+int eg_dp_site_counters(struct eg_dp *dp, uint32_t saddr,
+			struct eg_site_ctr *out);
+
+/* Helpers shared with ipsecctl's map dump. */
+int eg_percpu_site_sum(int map_fd, __u32 slot, struct eg_site_ctr *out);
+int eg_percpu_stats_sum(int map_fd, __u32 reason, struct eg_ctr *out);
+/* Mount bpffs on /sys/fs/bpf when it is not there. */
+int eg_bpffs_ensure(const char *pin_root);
+
+#endif /* EG_DATAPATH_H */

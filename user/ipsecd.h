@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* ipsecd.h - the daemon's shared state and the command entry points. */
+#ifndef EG_IPSECD_H
+#define EG_IPSECD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <json-c/json.h>
+
+#include "store.h"
+
+#define EG_DB_PATH	"/var/lib/espgate/espgate.db"
+#define EG_ALIVE_SECS	60	/* up if a keepalive/IKE was seen within */
+
+struct eg_dp;
+struct eg_ctl;
+struct eg_tunnels;
+
+struct ipsecd {
+	struct eg_store *st;
+	struct eg_dp *dp;
+	struct eg_ctl *ctl;
+	struct eg_tunnels *tun;	/* NULL without --local-addr */
+	int epfd;
+	bool stop;
+	/* configuration */
+	const char *db_path;
+	const char *ifname;
+	const char *sock_path;
+	const char *pin_root;
+	const char *pop_name;	/* which POP this gateway is */
+	uint32_t local_addr;	/* IKE address, network order; 0 = any */
+	bool force_generic;
+};
+
+/* Control-socket dispatcher (cmds.c). */
+int eg_cmd_dispatch(void *arg, const char *cmd, struct json_object *args,
+		    struct json_object **data, char *err, size_t errlen);
+
+/* Load every site from the store into the data path (cmds.c). */
+int eg_sync_all_sites(struct ipsecd *d);
+
+#endif /* EG_IPSECD_H */

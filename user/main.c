@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ipsecd - espgate's daemon: owns the site store and the BPF maps, attaches
+ * the XDP classifier to the POP NIC and serves the control socket, all from
+ * one epoll loop.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+
+#include "ctl.h"
+#include "datapath.h"
+#include "evloop.h"
+#include "ipsecd.h"
+#include "log.h"
+#include "tunnel.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: ipsecd [OPTIONS]\n"
+"\n"
+"  -i, --iface IFACE     attach the XDP classifier to IFACE (the POP NIC)\n"
+"  -d, --db PATH         site database (default " EG_DB_PATH ")\n"
+"  -s, --socket PATH     control socket (default " EG_CTL_SOCK ")\n"
+"  -P, --pin-root DIR    where the maps are pinned (default " EG_PIN_ROOT ")\n"
+"  -a, --local-addr IP   our IKE address; XDP classifies only UDP to it\n"
+"  -n, --pop NAME        which POP this gateway is\n"
+"  -g, --generic         attach in generic (skb) mode, skip native\n"
+"  -v, --verbose         debug logging (twice: libbpf too)\n"
+"  -h, --help            this text\n");
+}
+
+static int libbpf_verbose;
+
+static int libbpf_print(enum libbpf_print_level lvl, const char *fmt, va_list ap)
+{
+	if (lvl != LIBBPF_WARN && !libbpf_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static void signal_cb(struct eg_ev *ev, uint32_t events)
+{
+	struct ipsecd *d = ev->arg;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(ev->fd, &si, sizeof(si)) == sizeof(si)) {
+		pr_info("signal %u, shutting down", si.ssi_signo);
+		d->stop = true;
+	}
+}
+
+static int parse_args(struct ipsecd *d, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "iface", required_argument, NULL, 'i' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "pin-root", required_argument, NULL, 'P' },
+		{ "local-addr", required_argument, NULL, 'a' },
+		{ "pop", required_argument, NULL, 'n' },
+		{ "generic", no_argument, NULL, 'g' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "i:d:s:P:a:n:gvh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i': d->ifname = optarg; break;
+		case 'd': d->db_path = optarg; break;
+		case 's': d->sock_path = optarg; break;
+		case 'P': d->pin_root = optarg; break;
+		case 'n': d->pop_name = optarg; break;
+		case 'g': d->force_generic = true; break;
+		case 'a':
+			if (eg_ipv4_parse(optarg, &d->local_addr)) {
+				fprintf(stderr, "ipsecd: --local-addr '%s' is not an IPv4 address\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'v':
+			if (eg_log_level == EG_LOG_DEBUG)
+				libbpf_verbose = 1;
+			eg_log_level = EG_LOG_DEBUG;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(EXIT_SUCCESS);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "ipsecd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* mkdir -p for the database's folder. */
+static void make_parent(const char *path)
+{
+	char buf[4096], *p;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (p = buf + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		mkdir(buf, 0700);
+		*p = '/';
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct ipsecd d = { .db_path = EG_DB_PATH, .sock_path = EG_CTL_SOCK,
+			    .pin_root = EG_PIN_ROOT, .epfd = -1 };
+	struct eg_ev sig_ev = { .fd = -1 };
+	struct eg_dp_opts dpo;
+	struct eg_err err;
+	sigset_t mask;
+	time_t last_tick = 0;
+	int rc = EXIT_FAILURE;
+
+	if (parse_args(&d, argc, argv))
+		return EXIT_FAILURE;
+	libbpf_set_print(libbpf_print);
+
+	make_parent(d.db_path);
+	if (eg_store_open(&d.st, d.db_path, &err)) {
+		pr_err("database %s: %s", d.db_path, err.msg);
+		return EXIT_FAILURE;
+	}
+	pr_info("database %s, schema version %d, %lld sites", d.db_path,
+		eg_store_schema_version(d.st), (long long)eg_site_count(d.st));
+
+	d.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d.epfd < 0)
+		goto out;
+
+	/* Signals arrive as events in the loop, never asynchronously. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sig_ev.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	sig_ev.cb = signal_cb;
+	sig_ev.arg = &d;
+	if (sig_ev.fd < 0 || eg_ev_add(d.epfd, &sig_ev, EPOLLIN))
+		goto out;
+
+	memset(&dpo, 0, sizeof(dpo));
+	dpo.ifname = d.ifname;
+	dpo.pin_root = d.pin_root;
+	dpo.local_addr = d.local_addr;
+	dpo.force_generic = d.force_generic;
+	if (eg_dp_open(&d.dp, &dpo))
+		goto out;
+	if (eg_sync_all_sites(&d))
+		goto out;
+
+	if (d.local_addr) {
+		if (eg_tunnels_open(&d.tun, &d))
+			goto out;
+	} else {
+		pr_warn("no --local-addr: the IKEv2 responder is off, XDP only");
+	}
+
+	if (eg_ctl_open(&d.ctl, d.epfd, d.sock_path, eg_cmd_dispatch, &d)) {
+		pr_err("cannot open control socket %s", d.sock_path);
+		goto out;
+	}
+	pr_info("ready: control socket %s", d.sock_path);
+
+	while (!d.stop) {
+		struct epoll_event evs[32];
+		time_t now = time(NULL);
+		int i, n;
+
+		if (d.tun && now != last_tick) {
+			eg_tunnels_tick(d.tun);
+			last_tick = now;
+		}
+		n = epoll_wait(d.epfd, evs, 32, 1000);
+		if (n < 0 && errno != EINTR) {
+			pr_err("epoll_wait: %s", strerror(errno));
+			goto out;
+		}
+		for (i = 0; i < n; i++) {
+			struct eg_ev *ev = evs[i].data.ptr;
+
+			ev->cb(ev, evs[i].events);
+		}
+	}
+	rc = EXIT_SUCCESS;
+out:
+	eg_ctl_close(d.ctl);
+	eg_tunnels_close(d.tun);
+	eg_dp_close(d.dp);
+	if (sig_ev.fd >= 0)
+		close(sig_ev.fd);
+	if (d.epfd >= 0)
+		close(d.epfd);
+	eg_store_close(d.st);
+	pr_info("stopped");
+	return rc;
+}

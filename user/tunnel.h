@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tunnel.h - ipsecd's IKE front end: the UDP sockets on 500 and 4500 (the
+ * latter with UDP_ENCAP_ESPINUDP, so the kernel takes ESP and hands us IKE),
+ * and the ike_env hooks that reach the store, the XDP maps and the kernel
+ * (XFRM states and policies, one XFRM interface + VRF per site).
+ */
+#ifndef EG_TUNNEL_H
+#define EG_TUNNEL_H
+
+#include <stdint.h>
+
+struct ipsecd;
+struct eg_tunnels;
+struct ike_ctx;
+
+int eg_tunnels_open(struct eg_tunnels **t, struct ipsecd *d);
+void eg_tunnels_close(struct eg_tunnels *t);	/* DELETEs to peers, all removed */
+struct ike_ctx *eg_tunnels_ike(struct eg_tunnels *t);
+/* Once a second from the main loop. */
+void eg_tunnels_tick(struct eg_tunnels *t);
+/* A site was disabled or deleted: its tunnels go down now. */
+void eg_tunnels_site_down(struct eg_tunnels *t, int64_t site_id,
+			  const char *why);
+/* Kernel counters of one Child SA (inbound SPI, network order). */
+int eg_tunnels_sa_stats(struct eg_tunnels *t, uint32_t spi, uint32_t daddr,
+			uint64_t *bytes, uint64_t *packets);
+
+#endif /* EG_TUNNEL_H */
