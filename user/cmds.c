@@ -614,6 +614,27 @@ static int cmd_status(struct cmd_ctx *c)
 			       json_object_new_string(d->pop_name ? d->pop_name : ""));
 	json_object_object_add(o, "db", json_object_new_string(d->db_path));
 	json_object_object_add(o, "sites", json_object_new_int64(eg_site_count(d->st)));
+	if (d->tun) {
+		const struct ike_stats *s = ike_get_stats(eg_tunnels_ike(d->tun));
+		struct json_object *k = json_object_new_object();
+		const struct { const char *n; uint64_t v; } f[] = {
+			{ "rx", s->rx }, { "rx_dropped", s->rx_dropped },
+			{ "rx_bad", s->rx_bad }, { "ikev1_dropped", s->ikev1 },
+			{ "retransmits", s->retransmits }, { "init_ok", s->init_ok },
+			{ "init_no_proposal", s->init_no_proposal },
+			{ "init_invalid_ke", s->init_invalid_ke },
+			{ "init_refused", s->init_refused }, { "auth_ok", s->auth_ok },
+			{ "auth_failed", s->auth_failed }, { "child_ok", s->child_ok },
+			{ "child_failed", s->child_failed },
+			{ "deletes_rx", s->deletes_rx }, { "deletes_tx", s->deletes_tx },
+			{ "expired", s->expired },
+		};
+		unsigned i;
+
+		for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+			json_object_object_add(k, f[i].n, json_object_new_uint64(f[i].v));
+		json_object_object_add(o, "ike", k);
+	}
 	*c->data = o;
 	return 0;
 }

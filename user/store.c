@@ -336,15 +336,16 @@ static int run(struct eg_store *st, enum stmt_id id, struct eg_err *err)
 }
 
 /*
- * Outside a batch, open a transaction. Inside one, open a savepoint unless
- * the caller undoes its own partial work (sp == false): a savepoint copies
- * every page it touches, which would double the cost of a bulk import.
+ * Outside a batch, open a transaction. Inside one, open a savepoint only
+ * when the call makes several writes that it cannot undo itself (multi):
+ * a savepoint copies every page it touches, which makes a bulk import much
+ * slower. A single statement is atomic on its own.
  */
-static int op_begin(struct eg_store *st, struct op *op, bool sp,
+static int op_begin(struct eg_store *st, struct op *op, bool multi,
 		    struct eg_err *err)
 {
 	op->own = sqlite3_get_autocommit(st->db);
-	op->sp = !op->own && sp;
+	op->sp = !op->own && multi;
 	if (op->own)
 		return run(st, ST_BEGIN, err);
 	return op->sp ? run(st, ST_SAVEPOINT, err) : 0;
@@ -575,8 +576,9 @@ int eg_store_open_migrations(struct eg_store **stp, const char *path,
 	/* create it ourselves: it holds PSKs, so not world-readable */
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		ret = eg_fail(err, errno, "cannot open database '%s': %m",
-			      eg_escape(q, sizeof(q), path));
+		ret = -errno;
+		eg_fail(err, -ret, "cannot open database '%s': %s",
+			eg_escape(q, sizeof(q), path), strerror(-ret));
 		goto out;
 	}
 	close(fd);
@@ -706,7 +708,7 @@ static void ident_str(enum eg_id_type t, const char *value, char *buf,
 static int site_conflicts(struct eg_store *st, const struct eg_site_rec *s,
 			  int64_t self, struct eg_err *err)
 {
-	char by_name = 0, by_ident = 0, by_ip = 0;
+	bool by_name = false, by_ident = false, by_ip = false;
 	char ident_other[EG_NAME_MAX + 1], ip_other[EG_NAME_MAX + 1];
 	char id[QUOTE_MAX + 8], a[INET_ADDRSTRLEN];
 	sqlite3_stmt *stmt = NULL;
@@ -726,14 +728,14 @@ static int site_conflicts(struct eg_store *st, const struct eg_site_rec *s,
 	}
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		if (sqlite3_column_int(stmt, 1))
-			by_name = 1;
+			by_name = true;
 		if (sqlite3_column_int(stmt, 2) && !by_ident) {
-			by_ident = 1;
+			by_ident = true;
 			ret = col_text(stmt, 0, ident_other,
 				       sizeof(ident_other), err);
 		}
 		if (sqlite3_column_int(stmt, 3) && !by_ip) {
-			by_ip = 1;
+			by_ip = true;
 			ret = ret ?: col_text(stmt, 0, ip_other,
 					      sizeof(ip_other), err);
 		}
@@ -915,7 +917,8 @@ static int site_children_delete(struct eg_store *st, int64_t site_id,
 		if (sqlite3_bind_int64(stmt, 1, site_id))
 			ret = bind_fail(st, err);
 		else
-			ret = step_done(st, stmt, err, "replacing site POPs and ports");
+			ret = step_done(st, stmt, err,
+					"replacing site POPs and ports");
 		stmt_done(stmt);
 	}
 	return ret;
@@ -1041,7 +1044,7 @@ int eg_site_update(struct eg_store *st, const struct eg_site_rec *s,
 	ret = site_prepare(st, s, s->id, &primary, backups, err);
 	if (ret)
 		goto out;
-	/* backups first: the new primary may be an old backup */
+	/* POPs and ports are replaced as a whole */
 	ret = site_children_delete(st, s->id, err);
 	if (ret)
 		goto out;
@@ -1073,6 +1076,7 @@ static int site_row(struct eg_store *st, sqlite3_stmt *row,
 		    struct eg_site_rec *s, struct eg_err *err)
 {
 	sqlite3_stmt *stmt = NULL;
+	const void *psk;
 	char tmp[32];
 	size_t n;
 	int ret, rc;
@@ -1090,12 +1094,13 @@ static int site_row(struct eg_store *st, sqlite3_stmt *row,
 	if (ret)
 		goto out;
 	s->source_ip = col_ipv4(row, 4);
+	psk = sqlite3_column_blob(row, 5);
 	n = sqlite3_column_bytes(row, 5);
-	if (n < EG_PSK_MIN || n > EG_PSK_MAX) {
+	if (!psk || n < EG_PSK_MIN || n > EG_PSK_MAX) {
 		ret = eg_fail(err, EIO, "database holds a PSK of %zu bytes", n);
 		goto out;
 	}
-	memcpy(s->psk, sqlite3_column_blob(row, 5), n);
+	memcpy(s->psk, psk, n);
 	s->psk_len = n;
 	ret = col_text(row, 6, s->primary_pop, sizeof(s->primary_pop), err);
 	if (!ret)
@@ -1275,7 +1280,7 @@ static int site_by_name_write(struct eg_store *st, enum stmt_id id,
 	struct op op;
 	int ret;
 
-	ret = op_begin(st, &op, true, err);
+	ret = op_begin(st, &op, false, err);
 	if (ret)
 		return ret;
 	ret = stmt_get(st, id, &stmt, err);
@@ -1425,8 +1430,7 @@ int eg_pop_add(struct eg_store *st, struct eg_pop_rec *p, struct eg_err *err)
 	ret = eg_pop_validate(p, err);
 	if (ret)
 		return ret;
-	st->n_pops = 0;		/* drop cached POP ids */
-	ret = op_begin(st, &op, true, err);
+	ret = op_begin(st, &op, false, err);
 	if (ret)
 		return ret;
 	ret = pop_name_taken(st, p->name, 0, err);
@@ -1445,6 +1449,7 @@ int eg_pop_add(struct eg_store *st, struct eg_pop_rec *p, struct eg_err *err)
 	id = sqlite3_last_insert_rowid(st->db);
 out:
 	stmt_done(stmt);
+	st->n_pops = 0;		/* POPs changed: drop cached ids */
 	ret = op_end(st, &op, ret, err);
 	if (!ret) {
 		p->id = id;
@@ -1464,8 +1469,7 @@ int eg_pop_update(struct eg_store *st, const struct eg_pop_rec *p,
 	ret = eg_pop_validate(p, err);
 	if (ret)
 		return ret;
-	st->n_pops = 0;		/* drop cached POP ids */
-	ret = op_begin(st, &op, true, err);
+	ret = op_begin(st, &op, false, err);
 	if (ret)
 		return ret;
 	ret = stmt_get(st, ST_POP_EXISTS, &stmt, err);
@@ -1499,6 +1503,7 @@ int eg_pop_update(struct eg_store *st, const struct eg_pop_rec *p,
 		ret = pop_write_fail(st, p, err);
 out:
 	stmt_done(stmt);
+	st->n_pops = 0;		/* POPs changed: drop cached ids */
 	return op_end(st, &op, ret, err);
 }
 
@@ -1533,8 +1538,7 @@ int eg_pop_delete(struct eg_store *st, const char *name, struct eg_err *err)
 	struct op op;
 	int ret;
 
-	st->n_pops = 0;		/* drop cached POP ids */
-	ret = op_begin(st, &op, true, err);
+	ret = op_begin(st, &op, false, err);
 	if (ret)
 		return ret;
 	ret = pop_id(st, name, "", &id, err);
@@ -1579,6 +1583,7 @@ int eg_pop_delete(struct eg_store *st, const char *name, struct eg_err *err)
 			db_fail(st, err, "deleting POP '%s'", name);
 out:
 	stmt_done(stmt);
+	st->n_pops = 0;		/* POPs changed: drop cached ids */
 	return op_end(st, &op, ret, err);
 }
 

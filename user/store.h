@@ -162,7 +162,7 @@ void eg_store_rollback(struct eg_store *st);
  * lets tests exercise the machinery with their own list.
  */
 struct eg_migration {
-	const char *sql;	/* one or more statements */
+	const char *sql;	/* one or more statements, no BEGIN/COMMIT */
 };
 int eg_store_open_migrations(struct eg_store **st, const char *path,
 			     const struct eg_migration *steps, unsigned n_steps,

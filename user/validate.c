@@ -10,13 +10,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include <openssl/crypto.h>
 
 #include "store.h"
 
-#define FQDN_MAX	253	/* RFC 1035 2.3.4, without the trailing dot */
+#define FQDN_MAX	253	/* RFC 1035 2.3.4, no trailing dot */
 #define LABEL_MAX	63
 #define EMAIL_LOCAL_MAX	64	/* RFC 5321 4.5.3.1.1 */
 #define QUOTE_MAX	72	/* bytes of a value quoted in a message */

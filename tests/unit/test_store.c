@@ -349,7 +349,7 @@ static void test_escape(void **state)
 	assert_string_equal(eg_escape(buf, sizeof(buf), NULL), "(null)");
 }
 
-static char label63[64], label64[65], fqdn253[254], fqdn254[255];
+static char label63[128], label64[128], fqdn253[254], fqdn254[255];
 static char email_l64[128], email_l65[128], ident256[257];
 
 static void long_values(void)
@@ -667,12 +667,17 @@ static void test_open_fresh_reopen(void **state)
 	struct eg_err err = { "" };
 	struct eg_pop_rec p;
 	struct stat sb;
+	char wal[160];
 	sqlite3 *db;
 	int ret;
 
 	assert_int_equal(eg_store_schema_version(fx->st),
 			 EG_STORE_SCHEMA_VERSION);
+	/* it holds PSKs: owner only, the WAL too */
 	assert_int_equal(stat(fx->path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	snprintf(wal, sizeof(wal), "%s-wal", fx->path);
+	assert_int_equal(stat(wal, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
 
 	db = raw_open(fx->path);
@@ -1377,6 +1382,115 @@ static void test_transactions(void **state)
 	eg_site_clear(&s);
 }
 
+/*
+ * A write that fails half way, after the site row went in, must leave
+ * nothing behind, in a batch and outside one. A trigger installed through
+ * the raw handle makes port 666 fail on insert.
+ */
+static void test_partial_failure(void **state)
+{
+	struct fx *fx = *state;
+	struct eg_err err = { "" };
+	struct eg_site_rec s, a, got;
+	sqlite3 *db;
+
+	db = raw_open(fx->path);
+	assert_int_equal(sqlite3_exec(db,
+		"CREATE TRIGGER test_fail BEFORE INSERT ON site_ports"
+		" WHEN NEW.port = 666"
+		" BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+		NULL, NULL, NULL), SQLITE_OK);
+
+	site_init(&s, "x", 9);
+	s.ports[1] = 666;
+	assert_int_equal(eg_site_add(fx->st, &s, &err), -EINVAL);
+	assert_string_equal(err.msg, "storing site 'x': injected failure");
+	assert_int_equal(eg_site_count(fx->st), 0);
+
+	assert_int_equal(eg_store_begin(fx->st, &err), 0);
+	site_init(&a, "a", 1);
+	add_ok(fx, &a);
+	assert_int_equal(eg_site_add(fx->st, &s, &err), -EINVAL);
+	s = a;
+	strcpy(s.name, "a2");
+	strcpy(s.backup_pops[0], "FRA1");
+	s.ports[0] = 666;
+	assert_int_equal(eg_site_update(fx->st, &s, &err), -EINVAL);
+	site_init(&s, "b", 2);
+	add_ok(fx, &s);
+	assert_int_equal(eg_store_commit(fx->st, &err), 0);
+
+	assert_int_equal(eg_site_count(fx->st), 2);
+	assert_int_equal(eg_site_get(fx->st, "a", &got, &err), 0);
+	site_equal(&got, &a);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM site_backup_pops"), 4);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM site_ports"), 4);
+
+	/* and outside a batch */
+	assert_int_equal(eg_site_update(fx->st, &s, &err), 0);
+	s.ports[1] = 666;
+	assert_int_equal(eg_site_update(fx->st, &s, &err), -EINVAL);
+	assert_int_equal(eg_site_get(fx->st, "b", &got, &err), 0);
+	assert_int_equal(got.n_ports, 2);
+	assert_int_equal(got.ports[1], 8443);
+	sqlite3_close(db);
+	eg_site_clear(&s);
+	eg_site_clear(&a);
+	eg_site_clear(&got);
+}
+
+/* POP ids are cached inside a batch; POP writes and batch ends drop them. */
+static void test_batch_pop_cache(void **state)
+{
+	struct fx *fx = *state;
+	struct eg_err err = { "" };
+	struct eg_site_rec s;
+	struct eg_pop_rec p;
+
+	assert_int_equal(eg_store_begin(fx->st, &err), 0);
+	site_init(&s, "a", 1);			/* NYC1, ATL1, LON1 */
+	add_ok(fx, &s);
+	assert_int_equal(eg_pop_get(fx->st, "ATL1", &p, &err), 0);
+	strcpy(p.name, "ATL2");
+	assert_int_equal(eg_pop_update(fx->st, &p, &err), 0);
+	site_init(&s, "b", 2);
+	assert_int_equal(eg_site_add(fx->st, &s, &err), -ENOENT);
+	assert_string_equal(err.msg, "unknown POP 'ATL1' in backup POPs");
+	strcpy(s.backup_pops[0], "ATL2");
+	add_ok(fx, &s);
+
+	site_init(&s, "c", 3);
+	strcpy(s.primary_pop, "FRA1");
+	s.n_backup_pops = 0;
+	add_ok(fx, &s);
+	assert_int_equal(eg_site_delete(fx->st, "c", &err), 0);
+	assert_int_equal(eg_pop_delete(fx->st, "FRA1", &err), 0);
+	site_init(&s, "d", 4);
+	strcpy(s.primary_pop, "FRA1");
+	s.n_backup_pops = 0;
+	assert_int_equal(eg_site_add(fx->st, &s, &err), -ENOENT);
+	assert_string_equal(err.msg, "unknown POP 'FRA1'");
+	assert_int_equal(eg_store_commit(fx->st, &err), 0);
+	assert_int_equal(eg_site_get(fx->st, "a", &s, &err), 0);
+	assert_string_equal(s.backup_pops[0], "ATL2");
+
+	/* a POP added in a rolled-back batch is gone from the cache too */
+	assert_int_equal(eg_store_begin(fx->st, &err), 0);
+	pop_init(&p, "NEW1", "192.0.2.1", "192.0.2.2", "");
+	assert_int_equal(eg_pop_add(fx->st, &p, &err), 0);
+	site_init(&s, "e", 5);
+	strcpy(s.primary_pop, "NEW1");
+	s.n_backup_pops = 0;
+	add_ok(fx, &s);
+	eg_store_rollback(fx->st);
+	assert_int_equal(eg_store_begin(fx->st, &err), 0);
+	assert_int_equal(eg_site_add(fx->st, &s, &err), -ENOENT);
+	assert_string_equal(err.msg, "unknown POP 'NEW1'");
+	eg_store_rollback(fx->st);
+	assert_int_equal(eg_site_count(fx->st), 2);
+	eg_site_clear(&s);
+}
+
 /* ---- the schema on its own ---- */
 
 #define POPID(n)	"(SELECT id FROM pops WHERE name = '" n "')"
@@ -1724,6 +1838,8 @@ int main(void)
 		DB_TEST(test_pop_crud),
 		DB_TEST(test_pop_delete_refused),
 		DB_TEST(test_transactions),
+		DB_TEST(test_partial_failure),
+		DB_TEST(test_batch_pop_cache),
 		DB_TEST(test_schema_constraints),
 		DB_TEST(test_query_plans),
 		DB_TEST(test_durable_after_kill),

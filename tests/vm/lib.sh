@@ -120,7 +120,11 @@ finish() {
 # SW_IKE (IKE proposals), SW_ESP (ESP proposals), SW_REMOTE_ID.
 charon_start() {
 	local ns=$1 name=$2 d=$T/sw-$2
-	mkdir -p "$d/swanctl/bliss" "$d/swanctl/conf.d" "$d/run"
+	mkdir -p "$d/run"
+	for sub in bliss conf.d x509 x509ca x509ocsp x509aa x509ac x509crl pubkey \
+		private rsa ecdsa pkcs8 pkcs12; do
+		mkdir -p "$d/swanctl/$sub"
+	done
 	cat >"$d/strongswan.conf" <<-CONF
 	swanctl {
 		load = random pem
@@ -146,10 +150,26 @@ charon_start() {
 		}
 	}
 	CONF
+	swan_write "$name"
+	in_ns "$ns" unshare -m sh -c "mount -t tmpfs none /run && mkdir -p /run && \
+		exec env STRONGSWAN_CONF=$d/strongswan.conf SWANCTL_DIR=$d/swanctl \
+		/usr/lib/ipsec/charon" >"$d/charon.out" 2>&1 &
+	local i
+	for i in $(seq 1 100); do
+		[ -S "$d/charon.vici" ] && break
+		sleep 0.1
+	done
+	[ -S "$d/charon.vici" ] || { cat "$d/charon.out" >&2; die "charon $name did not start"; }
+	swan "$name" --load-all --noprompt >/dev/null || die "swanctl --load-all ($name)"
+}
+
+# swan_write NAME: (re)write that branch's swanctl.conf from the SW_* variables
+swan_write() {
+	local d=$T/sw-$1
 	cat >"$d/swanctl/swanctl.conf" <<-CONF
 	connections {
 		pop {
-			version = 2
+			version = ${SW_VERSION:-2}
 			remote_addrs = ${SW_REMOTE:-198.51.100.1}
 			proposals = ${SW_IKE:-aes256-sha256-modp2048}
 			rekey_time = 0
@@ -180,17 +200,14 @@ charon_start() {
 		}
 	}
 	CONF
-	in_ns "$ns" unshare -m sh -c "mount -t tmpfs none /run && mkdir -p /run && \
-		exec env STRONGSWAN_CONF=$d/strongswan.conf SWANCTL_DIR=$d/swanctl \
-		/usr/lib/ipsec/charon" >"$d/charon.out" 2>&1 &
-	local i
-	for i in $(seq 1 100); do
-		[ -S "$d/charon.vici" ] && break
-		sleep 0.1
-	done
-	[ -S "$d/charon.vici" ] || { cat "$d/charon.out" >&2; die "charon $name did not start"; }
-	swan "$name" --load-all --noprompt >/dev/null || die "swanctl --load-all ($name)"
 }
+
+# swan_load NAME: rewrite the config and load it into the running charon
+swan_load() {
+	swan_write "$1"
+	swan "$1" --load-all --noprompt >/dev/null
+}
+
 
 # swan NAME ARGS...: swanctl against that charon
 swan() {
@@ -198,12 +215,6 @@ swan() {
 	shift
 	SWANCTL_DIR=$d/swanctl STRONGSWAN_CONF=$d/strongswan.conf \
 		swanctl "$@" --uri "unix://$d/charon.vici"
-}
-
-# charon_restart NAME NS: new proposals/PSK take effect (reload config)
-swan_reload() {
-	local name=$1
-	swan "$name" --load-all --noprompt >/dev/null
 }
 
 charon_log() { cat "$T/sw-$1/charon.log"; }

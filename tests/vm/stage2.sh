@@ -77,7 +77,7 @@ fi
 # Step 5: the kernel log when the run folder is kept (vm.sh --keep), then
 # the exit status. The share is mounted with the "sync" behaviour of
 # cache=none and the host reads rc only after QEMU exits: no fsync needed.
-[ ! -e "$io/keep" ] || dmesg >"$io/dmesg.txt" 2>/dev/null
+[ ! -e "$io/want-dmesg" ] || dmesg >"$io/dmesg.txt" 2>/dev/null
 echo "$rc" >"$io/rc"
 
 mark "powering off"

@@ -69,6 +69,7 @@ fail() {
 }
 
 trap 'cleanup; rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM HUP
 
 # Step 0: preconditions, and cleanup of any leftovers.
 [ "$(id -u)" = 0 ] || fail "must run as root (inside the VM: tests/vm/vm.sh -- $0)"
@@ -134,9 +135,10 @@ add_policies "$B" "$OUT_B" "$OUT_A" 10.2.2.0/24 10.1.2.0/24 2
 
 # Step 4: ESP-in-UDP is only decapsulated on a UDP socket marked with
 # UDP_ENCAP = UDP_ENCAP_ESPINUDP (SOL_UDP 17, option 100, value 2), the way an
-# IKE daemon does it. perl (perl-base, always installed) holds one per side.
+# IKE daemon does it. perl (perl-base, always installed) holds one per side;
+# `ip netns exec` execs perl, so $! is perl's own pid.
 for ns in "$A" "$B"; do
-	in_ns "$ns" perl -MSocket -e '
+	ip netns exec "$ns" perl -MSocket -e '
 		socket(my $s, PF_INET, SOCK_DGRAM, 0) or die "socket: $!\n";
 		bind($s, pack_sockaddr_in(4500, INADDR_ANY)) or die "bind 4500: $!\n";
 		setsockopt($s, 17, 100, 2) or die "setsockopt UDP_ENCAP: $!\n";

@@ -312,9 +312,10 @@ fi
 
 # --- Step 3: the per-run folder (second 9p share, read-write) ----------------
 
-# The host has no /lib/modules: the guest needs a mount point there.
+# The host may have no /lib/modules (no modules at all): the guest needs a
+# mount point there. With merged /usr this creates /usr/lib/modules.
 if [ ! -d /lib/modules ]; then
-	mkdir -p /usr/lib/modules 2>/dev/null || mkdir -p /lib/modules 2>/dev/null ||
+	mkdir -p /lib/modules 2>/dev/null ||
 		say "no /lib/modules on the host and cannot create it: modprobe in the guest will fail"
 fi
 
@@ -332,7 +333,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 mkdir -p "$run/out"
-[ "$keep" != 1 ] || touch "$run/keep"
+[ "$keep" != 1 ] || touch "$run/want-dmesg"
 cp "$here/stage2.sh" "$run/stage2.sh"
 
 # Quote one argument for sh: wrap in '...', with each ' written as '\''.
@@ -366,8 +367,10 @@ append="console=ttyS1 quiet loglevel=3 panic=-1 mitigations=off rdinit=/init"
 [ "${VM_VERBOSE:-0}" != 1 ] || append="$append vmdebug"
 fs="security_model=none,multidevs=remap"
 # QEMU sets its stdout non-blocking: give it a pipe of its own (cat) so the
-# caller's stdout is never left in O_NONBLOCK.
-set +e
+# caller's stdout is never left in O_NONBLOCK. QEMU runs in the background so
+# that a signal to this script stops it at once (timeout passes TERM on).
+exec 3> >(cat)
+catpid=$!
 timeout -k 5 "$timeout_s" qemu-system-x86_64 \
 	-machine pc -accel tcg,thread=multi -cpu max -smp 2 -m 2048 \
 	-nodefaults -no-reboot -display none \
@@ -380,9 +383,21 @@ timeout -k 5 "$timeout_s" qemu-system-x86_64 \
 	-fsdev "local,id=fsmod,path=$kdir/lib/modules,readonly=on,$fs" \
 	-device virtio-9p-pci,fsdev=fsmod,mount_tag=vmmods \
 	-device virtio-rng-pci \
-	</dev/null 2>"$run/qemu.log" | cat
-status=${PIPESTATUS[0]}
-set -e
+	</dev/null >&3 2>"$run/qemu.log" &
+qpid=$!
+exec 3>&-
+stop_vm() {
+	kill -TERM "$qpid" 2>/dev/null
+	wait "$qpid" 2>/dev/null
+	exit "$1"
+}
+trap 'stop_vm 130' INT
+trap 'stop_vm 143' TERM HUP
+status=0
+wait "$qpid" || status=$?
+trap - INT TERM HUP
+# Let cat write out the last bytes.
+wait "$catpid" 2>/dev/null || true
 
 # --- Step 5: exit status -------------------------------------------------------
 

@@ -1,0 +1,941 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ike_peer.h - an in-process IKEv2 initiator and a host double, to drive
+ * the responder in user/ike.c without sockets, a store or a kernel.
+ *
+ *   struct ike_peer   the initiator: builds IKE_SA_INIT, IKE_AUTH (PSK)
+ *                     and INFORMATIONAL requests, reads the responder's
+ *                     answers and requests, and keys itself from them with
+ *                     the same primitives as the responder (ike_crypto.h)
+ *   struct ikp_env    the ike_env hooks: a site table, a queue of the
+ *                     datagrams sent, a record of Child SA installs and
+ *                     removals (with the keys), fixed inbound SPIs
+ *
+ *        ike_peer                        ike_ctx (user/ike.c)
+ *   198.51.100.7:500/4500  ---ike_input()--->  203.0.113.1:500/4500
+ *        ^                                      |
+ *        +------ ikp_env.q[] <--- env.send() ---+
+ *
+ * Header-only so that tests/unit/test_ike.c and tests/bench/bench_ike.c
+ * share it; every function is static inline (unused ones cost nothing).
+ * Functions return 0 or -errno unless they say otherwise.
+ */
+#ifndef EG_IKE_PEER_H
+#define EG_IKE_PEER_H
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <openssl/crypto.h>
+
+#include "ike.h"
+#include "ike_crypto.h"
+#include "ikev2_pld.h"
+#include "store.h"
+
+#define IKP_MSG_MAX	4096	/* every message these tests exchange */
+#define IKP_QMAX	8	/* datagrams queued before the test reads them */
+#define IKP_MAX_PROPS	4	/* proposals in one SA payload we send */
+#define IKP_MAX_XF	12	/* transforms in one proposal we send */
+#define IKP_MAX_SITES	4
+#define IKP_MAX_REC	16	/* installs / removals recorded */
+#define IKP_NONCE_LEN	32
+#define IKP_SPI_BASE	0x5e000001u	/* first inbound SPI spi_alloc hands out */
+
+#define IKP_PORT	500
+#define IKP_NATT_PORT	4500
+
+/* ---- byte helpers -------------------------------------------------------- */
+
+static inline void ikp_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+}
+
+static inline void ikp_put32(uint8_t *p, uint32_t v)
+{
+	ikp_put16(p, v >> 16);
+	ikp_put16(p + 2, v & 0xffff);
+}
+
+static inline uint16_t ikp_get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint64_t ikp_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static inline void ikp_put64(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		p[i] = v & 0xff;
+}
+
+static inline uint32_t ikp_ip(const char *s)
+{
+	uint32_t a = 0;
+
+	inet_pton(AF_INET, s, &a);
+	return a;
+}
+
+/* ---- proposals we offer ----------------------------------------------------- */
+
+struct ikp_xf {
+	uint8_t type;		/* IKEV2_XF_* */
+	uint16_t id;		/* transform ID */
+	uint16_t keylen;	/* KEY_LENGTH attribute in bits; 0: none */
+};
+
+struct ikp_prop {
+	uint8_t proto;		/* IKEV2_PROTO_IKE (SPI size 0) or _ESP (4) */
+	uint32_t spi;		/* ESP: our inbound SPI, host order */
+	unsigned n_xf;
+	struct ikp_xf xf[IKP_MAX_XF];
+};
+
+#define IKP_ENCR(id, bits)	{ IKEV2_XF_ENCR, id, bits }
+#define IKP_PRF(id)		{ IKEV2_XF_PRF, id, 0 }
+#define IKP_INTEG(id)		{ IKEV2_XF_INTEG, id, 0 }
+#define IKP_DH(id)		{ IKEV2_XF_DH, id, 0 }
+#define IKP_ESN(id)		{ IKEV2_XF_ESN, id, 0 }
+
+/* The body of an SA payload (3.3): proposals numbered 1, 2, 3... */
+static inline size_t ikp_sa_body(uint8_t *out, const struct ikp_prop *p,
+				 unsigned np)
+{
+	size_t off = 0;
+	unsigned i, j;
+
+	for (i = 0; i < np; i++) {
+		uint8_t *pr = out + off;
+		uint8_t spi_size = p[i].proto == IKEV2_PROTO_IKE ? 0 : 4;
+		size_t plen = IKEV2_PROP_LEN + spi_size;
+
+		pr[0] = i + 1 < np ? IKEV2_LAST_MORE_PROP : IKEV2_LAST_NONE;
+		pr[1] = 0;
+		pr[4] = (uint8_t)(i + 1);
+		pr[5] = p[i].proto;
+		pr[6] = spi_size;
+		pr[7] = (uint8_t)p[i].n_xf;
+		if (spi_size)
+			ikp_put32(pr + IKEV2_PROP_LEN, p[i].spi);
+		for (j = 0; j < p[i].n_xf; j++) {
+			const struct ikp_xf *x = &p[i].xf[j];
+			uint8_t *t = pr + plen;
+			size_t tlen = IKEV2_XFORM_LEN + (x->keylen ? IKEV2_ATTR_LEN : 0);
+
+			t[0] = j + 1 < p[i].n_xf ? IKEV2_LAST_MORE_XFORM : IKEV2_LAST_NONE;
+			t[1] = 0;
+			ikp_put16(t + 2, (uint16_t)tlen);
+			t[4] = x->type;
+			t[5] = 0;
+			ikp_put16(t + 6, x->id);
+			if (x->keylen) {
+				ikp_put16(t + 8, IKEV2_ATTR_TV | IKEV2_ATTR_KEY_LENGTH);
+				ikp_put16(t + 10, x->keylen);
+			}
+			plen += tlen;
+		}
+		ikp_put16(pr + 2, (uint16_t)plen);
+		off += plen;
+	}
+	return off;
+}
+
+/* What the responder's one-proposal SA echoes, in choice form. */
+static inline int ikp_echo(const struct ikev2_payload *pl,
+			   struct ikev2_choice *c, unsigned *n_xf)
+{
+	struct ikev2_sa sa;
+	const struct ikev2_proposal *p;
+	unsigned i;
+	int err;
+
+	err = ikev2_dec_sa(pl, &sa);
+	if (err)
+		return err;
+	if (sa.n != 1)
+		return -EBADMSG;
+	p = &sa.prop[0];
+	memset(c, 0, sizeof(*c));
+	c->propnum = p->num;
+	c->proto = p->proto;
+	c->spi_size = p->spi_size;
+	for (i = 0; i < p->spi_size; i++)
+		c->peer_spi = c->peer_spi << 8 | p->spi[i];
+	for (i = 0; i < p->n_xf; i++) {
+		const struct ikev2_xf *x = &p->xf[i];
+
+		if (x->type > IKEV2_XF_ESN || c->xf_mask & 1u << x->type)
+			return -EBADMSG;	/* one transform per type */
+		c->xf_mask |= 1u << x->type;
+		switch (x->type) {
+		case IKEV2_XF_ENCR:
+			c->encr = x->id;
+			c->encr_keylen = x->has_keylen ? x->keylen : 0;
+			c->aead = x->id == IKE_ENCR_AES_GCM_16;
+			break;
+		case IKEV2_XF_PRF:
+			c->prf = x->id;
+			break;
+		case IKEV2_XF_INTEG:
+			c->integ = x->id;
+			break;
+		case IKEV2_XF_DH:
+			c->dh = x->id;
+			break;
+		case IKEV2_XF_ESN:
+			c->esn = x->id;
+			break;
+		}
+	}
+	if (n_xf)
+		*n_xf = p->n_xf;
+	return 0;
+}
+
+/* ---- the initiator ------------------------------------------------------------ */
+
+struct ike_peer {
+	/* set up by ikp_new(); a test may change them before ikp_init_req() */
+	uint32_t addr;		/* source address the responder sees (net order) */
+	uint16_t port;		/* source port of IKE_SA_INIT as seen */
+	uint16_t natt_port;	/* source port as seen after the float to 4500 */
+	uint32_t priv_addr;	/* the address the peer thinks it has */
+	uint16_t priv_port;	/* behind a NAT: != addr:port */
+	uint32_t resp_addr;	/* the responder (net order) */
+	struct ikp_prop ike[IKP_MAX_PROPS];	/* SAi1 */
+	unsigned n_ike;
+	uint16_t ke_group;	/* group of KEi */
+	bool no_natd;		/* send no NAT_DETECTION_* notifies */
+	uint8_t extra_type;	/* non-zero: one more payload of this type */
+	bool extra_critical;	/* ... with the critical bit */
+
+	/* the IKE SA */
+	uint8_t spi_i[IKE_SPI_LEN], spi_r[IKE_SPI_LEN];
+	struct ike_dh *dh;
+	uint8_t ni[IKP_NONCE_LEN];
+	uint8_t nr[IKE_NONCE_MAX_LEN];
+	size_t nr_len;
+	uint8_t init_req[IKP_MSG_MAX], init_resp[IKP_MSG_MAX];
+	size_t init_req_len, init_resp_len;
+	struct ikev2_choice ike_ch;	/* the responder's SAr1 */
+	uint8_t natd_src[IKE_NATD_LEN], natd_dst[IKE_NATD_LEN];
+	unsigned n_natd_src, n_natd_dst;
+	uint8_t notify_data[8];		/* of an error notify in a response */
+	size_t notify_len;
+	struct ike_keys keys;
+	bool keyed;
+	uint32_t msgid;			/* of our next request */
+};
+
+/* The usual IKE proposal of these tests: AES-CBC-256/SHA2-256/MODP-2048. */
+static inline void ikp_prop_ike(struct ikp_prop *p, uint16_t bits, uint16_t prf,
+				uint16_t integ, uint16_t dh)
+{
+	memset(p, 0, sizeof(*p));
+	p->proto = IKEV2_PROTO_IKE;
+	p->n_xf = 4;
+	p->xf[0] = (struct ikp_xf)IKP_ENCR(IKE_ENCR_AES_CBC, bits);
+	p->xf[1] = (struct ikp_xf)IKP_PRF(prf);
+	p->xf[2] = (struct ikp_xf)IKP_INTEG(integ);
+	p->xf[3] = (struct ikp_xf)IKP_DH(dh);
+}
+
+/* A fresh initiator at addr behind a NAT (private 10.1.0.1:500). */
+static inline int ikp_new(struct ike_peer *p, uint32_t addr, uint32_t resp_addr)
+{
+	memset(p, 0, sizeof(*p));
+	p->addr = addr;
+	p->port = IKP_PORT;
+	p->natt_port = IKP_NATT_PORT;
+	p->priv_addr = ikp_ip("10.1.0.1");
+	p->priv_port = IKP_PORT;
+	p->resp_addr = resp_addr;
+	p->n_ike = 1;
+	ikp_prop_ike(&p->ike[0], 256, IKE_PRF_HMAC_SHA2_256,
+		     IKE_AUTH_HMAC_SHA2_256_128, IKE_DH_MODP2048);
+	p->ke_group = IKE_DH_MODP2048;
+	if (ike_spi_ike(p->spi_i) || ike_random(p->ni, sizeof(p->ni)))
+		return -EIO;
+	return 0;
+}
+
+static inline void ikp_free(struct ike_peer *p)
+{
+	ike_dh_free(p->dh);
+	p->dh = NULL;
+	ike_keys_wipe(&p->keys);
+	OPENSSL_cleanse(p->ni, sizeof(p->ni));
+}
+
+/* Our KEi data: a real key pair in the groups we have, else random bytes. */
+static inline int ikp_ke_data(struct ike_peer *p, uint8_t *out, size_t *len)
+{
+	size_t glen = ike_dh_group_len(p->ke_group);
+
+	if (!glen) {
+		*len = p->ke_group == 2 ? 128 : 256;	/* MODP-1024, other */
+		return ike_random(out, *len);
+	}
+	if (p->dh && ike_dh_group(p->dh) != p->ke_group) {
+		ike_dh_free(p->dh);
+		p->dh = NULL;
+	}
+	if (!p->dh && ike_dh_new(p->ke_group, &p->dh))
+		return -EIO;
+	*len = glen;
+	return ike_dh_public(p->dh, out, glen);
+}
+
+/*
+ * IKE_SA_INIT request: HDR, SAi1, KEi, Ni, N(NAT_DETECTION_SOURCE_IP),
+ * N(NAT_DETECTION_DESTINATION_IP). The source hash is over the address the
+ * peer believes it has (2.23), so a NATed peer's does not match.
+ */
+static inline int ikp_init_req(struct ike_peer *p, uint8_t *out, size_t cap,
+			       size_t *len)
+{
+	static const uint8_t zero[IKE_SPI_LEN];
+	struct ikev2_msghdr h = {
+		.ispi = ikp_be64(p->spi_i), .msgid = 0, .major = 2,
+		.exch = IKEV2_EXCH_IKE_SA_INIT, .flags = IKEV2_FLAG_INITIATOR,
+	};
+	uint8_t sa[1024], ke[IKE_DH_MAX_LEN], hs[IKE_NATD_LEN], hd[IKE_NATD_LEN];
+	struct ikev2_buf b;
+	size_t ke_len, crit_at = 0;
+	int err;
+
+	err = ikp_ke_data(p, ke, &ke_len);
+	if (err)
+		return err;
+	ike_natd_hash(p->spi_i, zero, &p->priv_addr, 4, p->priv_port, hs);
+	ike_natd_hash(p->spi_i, zero, &p->resp_addr, 4, IKP_PORT, hd);
+	ikev2_build_init(&b, out, cap, &h);
+	ikev2_put_raw(&b, IKEV2_PLD_SA, sa, ikp_sa_body(sa, p->ike, p->n_ike));
+	ikev2_put_ke(&b, p->ke_group, ke, ke_len);
+	ikev2_put_nonce(&b, p->ni, sizeof(p->ni));
+	if (!p->no_natd) {
+		ikev2_put_notify(&b, IKEV2_PROTO_NONE, 0, 0,
+				 IKEV2_N_NAT_DETECTION_SOURCE_IP, hs, sizeof(hs));
+		ikev2_put_notify(&b, IKEV2_PROTO_NONE, 0, 0,
+				 IKEV2_N_NAT_DETECTION_DESTINATION_IP, hd, sizeof(hd));
+	}
+	if (p->extra_type) {
+		crit_at = b.len + 1;
+		ikev2_put_raw(&b, p->extra_type, "espgate", 7);
+	}
+	err = ikev2_build_finish(&b, len);
+	if (err)
+		return err;
+	if (p->extra_critical && crit_at)
+		out[crit_at] |= IKEV2_CRITICAL;
+	if (*len > sizeof(p->init_req))
+		return -ENOSPC;
+	memcpy(p->init_req, out, *len);
+	p->init_req_len = *len;
+	return 0;
+}
+
+/*
+ * Read the IKE_SA_INIT response (no marker). Returns 0 when the SA is
+ * keyed, the type (> 0) of an error notify it carries (its data in
+ * notify_data), or -errno when it is not a valid answer to our request.
+ */
+static inline int ikp_init_resp(struct ike_peer *p, const uint8_t *msg,
+				size_t len)
+{
+	struct ikev2_msghdr h;
+	struct ikev2_msg m;
+	struct ikev2_notify_pld n;
+	struct ikev2_ke_pld ke;
+	uint8_t gir[IKE_DH_MAX_LEN];
+	size_t glen;
+	int i_sa, i_ke, i_n, i, err;
+
+	if (ikev2_parse_msg(msg, len, &h, &m))
+		return -EBADMSG;
+	if (h.exch != IKEV2_EXCH_IKE_SA_INIT || h.msgid != 0 ||
+	    (h.flags & (IKEV2_FLAG_RESPONSE | IKEV2_FLAG_INITIATOR)) !=
+		    IKEV2_FLAG_RESPONSE || h.ispi != ikp_be64(p->spi_i))
+		return -EPROTO;
+	p->n_natd_src = p->n_natd_dst = 0;
+	for (i = 0; i < (int)m.n; i++) {
+		if (m.pld[i].type != IKEV2_PLD_NOTIFY ||
+		    ikev2_dec_notify(&m.pld[i], &n))
+			continue;
+		if (n.type <= IKEV2_N_ERROR_MAX) {
+			p->notify_len = n.len < sizeof(p->notify_data) ?
+						n.len : sizeof(p->notify_data);
+			memcpy(p->notify_data, n.data, p->notify_len);
+			return n.type;
+		}
+		if (n.len != IKE_NATD_LEN)
+			continue;
+		if (n.type == IKEV2_N_NAT_DETECTION_SOURCE_IP && !p->n_natd_src++)
+			memcpy(p->natd_src, n.data, IKE_NATD_LEN);
+		if (n.type == IKEV2_N_NAT_DETECTION_DESTINATION_IP &&
+		    !p->n_natd_dst++)
+			memcpy(p->natd_dst, n.data, IKE_NATD_LEN);
+	}
+	i_sa = ikev2_msg_find(&m, IKEV2_PLD_SA, 0);
+	i_ke = ikev2_msg_find(&m, IKEV2_PLD_KE, 0);
+	i_n = ikev2_msg_find(&m, IKEV2_PLD_NONCE, 0);
+	if (i_sa < 0 || i_ke < 0 || i_n < 0 || h.rspi == 0 ||
+	    ikp_echo(&m.pld[i_sa], &p->ike_ch, NULL) ||
+	    ikev2_dec_ke(&m.pld[i_ke], &ke))
+		return -EBADMSG;
+	if (p->ike_ch.proto != IKEV2_PROTO_IKE || ke.group != p->ke_group ||
+	    p->ike_ch.dh != p->ke_group || !p->dh ||
+	    m.pld[i_n].len > sizeof(p->nr))
+		return -EPROTO;
+	ikp_put64(p->spi_r, h.rspi);
+	p->nr_len = m.pld[i_n].len;
+	memcpy(p->nr, m.pld[i_n].body, p->nr_len);
+	if (len > sizeof(p->init_resp))
+		return -ENOSPC;
+	memcpy(p->init_resp, msg, len);
+	p->init_resp_len = len;
+
+	/* g^ir and the seven keys, as the responder does (2.14) */
+	glen = ike_dh_group_len(p->ke_group);
+	err = ike_dh_derive(p->dh, ke.data, ke.len, gir, glen);
+	if (!err) {
+		struct ike_suite s = {
+			.encr = p->ike_ch.encr, .encr_key_bits = p->ike_ch.encr_keylen,
+			.prf = p->ike_ch.prf, .integ = p->ike_ch.integ,
+			.dh = p->ike_ch.dh,
+		};
+
+		err = ike_keys_init(&p->keys, &s, gir, glen, p->ni, sizeof(p->ni),
+				    p->nr, p->nr_len, p->spi_i, p->spi_r);
+	}
+	OPENSSL_cleanse(gir, sizeof(gir));
+	if (err)
+		return err;
+	p->keyed = true;
+	p->msgid = 1;
+	return 0;
+}
+
+/* Our RFC 7296 2.23 expectations of the responder's NAT-D hashes. */
+static inline int ikp_natd_expect(const struct ike_peer *p, uint16_t resp_port,
+				  uint8_t src[IKE_NATD_LEN],
+				  uint8_t dst_public[IKE_NATD_LEN],
+				  uint8_t dst_private[IKE_NATD_LEN])
+{
+	return ike_natd_hash(p->spi_i, p->spi_r, &p->resp_addr, 4, resp_port, src) ||
+	       ike_natd_hash(p->spi_i, p->spi_r, &p->addr, 4, p->port, dst_public) ||
+	       ike_natd_hash(p->spi_i, p->spi_r, &p->priv_addr, 4, p->priv_port,
+			     dst_private) ? -EIO : 0;
+}
+
+/*
+ * An encrypted message of ours: HDR (I flag, R if a response), SK{inner}.
+ * inner was started with ikev2_build_inner().
+ */
+static inline int ikp_seal(struct ike_peer *p, uint8_t exch, uint32_t msgid,
+			   bool response, struct ikev2_buf *inner, uint8_t *out,
+			   size_t cap, size_t *len)
+{
+	struct ikev2_msghdr h = {
+		.ispi = ikp_be64(p->spi_i), .rspi = ikp_be64(p->spi_r),
+		.msgid = msgid, .major = 2, .exch = exch,
+		.flags = IKEV2_FLAG_INITIATOR | (response ? IKEV2_FLAG_RESPONSE : 0),
+	};
+	struct ike_sk_keys sk;
+	struct ikev2_buf b;
+	size_t plen, hlen;
+	int err;
+
+	err = ikev2_build_finish(inner, &plen);
+	if (err)
+		return err;
+	ikev2_build_init(&b, out, cap, &h);
+	err = ikev2_build_finish(&b, &hlen);
+	if (err)
+		return err;
+	out[16] = IKEV2_PLD_SK;		/* the header's next payload */
+	ike_keys_sk(&p->keys, true, &sk);
+	return ike_sk_seal(&sk, out, cap, hlen, ikev2_buf_first(inner),
+			   inner->data, plen, len);
+}
+
+/* A decrypted message from the responder. */
+struct ikp_msg {
+	struct ikev2_msghdr h;
+	struct ikev2_msg m;		/* the payloads inside SK */
+	uint8_t plain[IKP_MSG_MAX];
+	size_t plain_len;
+	uint8_t first;			/* SK's next payload */
+};
+
+/*
+ * Check and open a message of the responder's (no marker): our SPIs, no I
+ * flag, a valid ICV with SK_ar, then parse what SK holds.
+ */
+static inline int ikp_open(struct ike_peer *p, const uint8_t *msg, size_t len,
+			   struct ikp_msg *r)
+{
+	struct ikev2_msg outer;
+	struct ike_sk_keys sk;
+	uint8_t *plain;
+	int err;
+
+	if (!p->keyed || ikev2_parse_msg(msg, len, &r->h, &outer) || outer.sk < 0 ||
+	    outer.pld[outer.sk].type != IKEV2_PLD_SK)
+		return -EBADMSG;
+	if (r->h.ispi != ikp_be64(p->spi_i) || r->h.rspi != ikp_be64(p->spi_r) ||
+	    r->h.flags & IKEV2_FLAG_INITIATOR)
+		return -EPROTO;
+	ike_keys_sk(&p->keys, false, &sk);
+	err = ike_sk_open(&sk, msg, len, outer.sk_off, r->plain, sizeof(r->plain),
+			  &plain, &r->plain_len, &r->first);
+	if (err)
+		return err;
+	return ikev2_parse_chain_flags(r->first, plain, r->plain_len,
+				       IKEV2_PARSE_INNER |
+				       (r->h.flags & IKEV2_FLAG_RESPONSE ?
+						IKEV2_PARSE_RESPONSE : 0),
+				       &r->m);
+}
+
+/* The first error notify type (1..16383) in m, or 0. */
+static inline uint16_t ikp_error(const struct ikev2_msg *m)
+{
+	struct ikev2_notify_pld n;
+	unsigned i;
+
+	for (i = 0; i < m->n; i++)
+		if (m->pld[i].type == IKEV2_PLD_NOTIFY &&
+		    !ikev2_dec_notify(&m->pld[i], &n) && n.type <= IKEV2_N_ERROR_MAX)
+			return n.type;
+	return 0;
+}
+
+/* ---- IKE_AUTH ------------------------------------------------------------------ */
+
+struct ikp_auth {
+	uint8_t id_type;		/* IKEV2_ID_* of IDi */
+	const char *id;			/* text, or 4 bytes for IPv4 */
+	const uint8_t *psk;
+	size_t psk_len;
+	uint8_t auth_method;		/* 0: IKEV2_AUTH_PSK */
+	struct ikp_prop esp[IKP_MAX_PROPS];	/* SAi2; none: no Child SA */
+	unsigned n_esp;
+	struct ikev2_ts tsi[2], tsr[2];
+	unsigned n_tsi, n_tsr;
+};
+
+/* A whole-protocol, all-port IPv4 selector for a.b.c.d/len. */
+static inline struct ikev2_ts ikp_ts4(const char *net, unsigned len)
+{
+	uint32_t s = ntohl(ikp_ip(net));
+	uint32_t span = len ? (len == 32 ? 0 : 0xffffffffu >> len) : 0xffffffffu;
+	struct ikev2_ts t = {
+		.type = IKEV2_TS_IPV4_ADDR_RANGE, .proto = 0,
+		.start_port = 0, .end_port = 65535,
+	};
+
+	t.v4.start = htonl(s & ~span);
+	t.v4.end = htonl((s & ~span) | span);
+	return t;
+}
+
+/* ESP proposal of one cipher (+ integrity if integ), no ESN, SPI spi. */
+static inline void ikp_prop_esp(struct ikp_prop *p, uint32_t spi, uint16_t encr,
+				uint16_t bits, uint16_t integ)
+{
+	memset(p, 0, sizeof(*p));
+	p->proto = IKEV2_PROTO_ESP;
+	p->spi = spi;
+	p->xf[p->n_xf++] = (struct ikp_xf)IKP_ENCR(encr, bits);
+	if (integ)
+		p->xf[p->n_xf++] = (struct ikp_xf)IKP_INTEG(integ);
+	p->xf[p->n_xf++] = (struct ikp_xf)IKP_ESN(IKEV2_ESN_NONE);
+}
+
+static inline size_t ikp_id_len(const struct ikp_auth *a)
+{
+	return a->id_type == IKEV2_ID_IPV4_ADDR ? 4 : strlen(a->id);
+}
+
+/*
+ * IKE_AUTH request, message ID p->msgid (then incremented):
+ * HDR, SK{IDi, AUTH, [SAi2, TSi, TSr]}. AUTH is the PSK MAC over our
+ * signed octets: RealMessage1 | NonceRData | prf(SK_pi, IDi') (2.15).
+ */
+static inline int ikp_auth_req(struct ike_peer *p, const struct ikp_auth *a,
+			       uint8_t *out, size_t cap, size_t *len)
+{
+	uint8_t inner[IKP_MSG_MAX], idb[4 + 256], auth[IKE_PRF_MAX_LEN], sa[1024];
+	size_t id_len = ikp_id_len(a), alen = sizeof(auth);
+	struct ikev2_buf b;
+	int err;
+
+	if (!p->keyed || id_len > 256)
+		return -EINVAL;
+	memset(idb, 0, 4);
+	idb[0] = a->id_type;
+	memcpy(idb + 4, a->id, id_len);
+	err = ike_psk_auth(p->ike_ch.prf, a->psk, a->psk_len, p->init_req,
+			   p->init_req_len, p->nr, p->nr_len, p->keys.sk_pi,
+			   p->keys.sk_p_len, idb, 4 + id_len, auth, &alen);
+	if (err)
+		return err;
+	ikev2_build_inner(&b, inner, sizeof(inner));
+	ikev2_put_id(&b, IKEV2_PLD_IDI, a->id_type, a->id, id_len);
+	ikev2_put_auth(&b, a->auth_method ? a->auth_method : IKEV2_AUTH_PSK,
+		       auth, alen);
+	if (a->n_esp) {
+		ikev2_put_raw(&b, IKEV2_PLD_SA, sa, ikp_sa_body(sa, a->esp, a->n_esp));
+		ikev2_put_ts(&b, IKEV2_PLD_TSI, a->tsi, a->n_tsi);
+		ikev2_put_ts(&b, IKEV2_PLD_TSR, a->tsr, a->n_tsr);
+	}
+	err = ikp_seal(p, IKEV2_EXCH_IKE_AUTH, p->msgid, false, &b, out, cap, len);
+	if (!err)
+		p->msgid++;
+	return err;
+}
+
+/* The Child SA as the initiator sees it after IKE_AUTH. */
+struct ikp_child {
+	struct ikev2_choice ch;		/* the responder's SAr2 */
+	unsigned n_xf;			/* transforms in SAr2 */
+	uint32_t spi_r;			/* the responder's inbound SPI, host */
+	struct ikev2_ts_pld tsi, tsr;
+	struct ike_child_keys keys;	/* KEYMAT as we derive it */
+};
+
+/*
+ * Check an opened IKE_AUTH response: IDr and AUTH (verified over the
+ * responder's signed octets, RealMessage2 | NonceIData | prf(SK_pr, IDr'))
+ * and, when it holds SA, TSi and TSr, the Child SA and its keys. Returns 0,
+ * an error notify type (> 0), -EACCES for a bad AUTH, or -errno.
+ */
+static inline int ikp_auth_resp(struct ike_peer *p, const struct ikp_auth *a,
+				const struct ikp_msg *r, struct ikp_child *c)
+{
+	const struct ikev2_msg *m = &r->m;
+	struct ikev2_auth_pld auth;
+	uint16_t err_type = ikp_error(m);
+	int i_id = ikev2_msg_find(m, IKEV2_PLD_IDR, 0);
+	int i_auth = ikev2_msg_find(m, IKEV2_PLD_AUTH, 0);
+	int i_sa = ikev2_msg_find(m, IKEV2_PLD_SA, 0);
+	int i_tsi = ikev2_msg_find(m, IKEV2_PLD_TSI, 0);
+	int i_tsr = ikev2_msg_find(m, IKEV2_PLD_TSR, 0);
+
+	if (r->h.exch != IKEV2_EXCH_IKE_AUTH || !(r->h.flags & IKEV2_FLAG_RESPONSE))
+		return -EPROTO;
+	if (i_id < 0 || i_auth < 0)
+		return err_type ? err_type : -EBADMSG;
+	if (ikev2_dec_auth(&m->pld[i_auth], &auth) ||
+	    auth.method != IKEV2_AUTH_PSK ||
+	    ike_auth_verify(p->ike_ch.prf, a->psk, a->psk_len, p->init_resp,
+			    p->init_resp_len, p->ni, sizeof(p->ni), p->keys.sk_pr,
+			    p->keys.sk_p_len, m->pld[i_id].body, m->pld[i_id].len,
+			    auth.data, auth.len))
+		return -EACCES;
+	if (err_type)
+		return err_type;
+	if (!c)
+		return 0;
+	memset(c, 0, sizeof(*c));
+	if (i_sa < 0 || i_tsi < 0 || i_tsr < 0)
+		return -ENOENT;
+	if (ikp_echo(&m->pld[i_sa], &c->ch, &c->n_xf) ||
+	    ikev2_dec_ts(&m->pld[i_tsi], &c->tsi) ||
+	    ikev2_dec_ts(&m->pld[i_tsr], &c->tsr))
+		return -EBADMSG;
+	c->spi_r = (uint32_t)c->ch.peer_spi;
+	{
+		struct ike_suite cs = {
+			.encr = c->ch.encr, .encr_key_bits = c->ch.encr_keylen,
+			.integ = c->ch.integ,
+		};
+
+		/* KEYMAT = prf+(SK_d, Ni | Nr), 2.17 */
+		return ike_child_keymat(&c->keys, p->ike_ch.prf, p->keys.sk_d,
+					p->keys.sk_d_len, &cs, NULL, 0, p->ni,
+					sizeof(p->ni), p->nr, p->nr_len);
+	}
+}
+
+/* ---- INFORMATIONAL ---------------------------------------------------------------- */
+
+/*
+ * INFORMATIONAL request, message ID p->msgid (then incremented): empty,
+ * or D(ESP) with our inbound SPIs, and/or D(IKE).
+ */
+static inline int ikp_info_req(struct ike_peer *p, const uint32_t *esp_spis,
+			       unsigned n_esp, bool del_ike, uint8_t *out,
+			       size_t cap, size_t *len)
+{
+	uint8_t inner[IKP_MSG_MAX];
+	struct ikev2_buf b;
+	int err;
+
+	ikev2_build_inner(&b, inner, sizeof(inner));
+	if (n_esp)
+		ikev2_put_delete(&b, IKEV2_PROTO_ESP, esp_spis, n_esp);
+	if (del_ike)
+		ikev2_put_delete(&b, IKEV2_PROTO_IKE, NULL, 0);
+	err = ikp_seal(p, IKEV2_EXCH_INFORMATIONAL, p->msgid, false, &b, out, cap,
+		       len);
+	if (!err)
+		p->msgid++;
+	return err;
+}
+
+/* ---- the wire ------------------------------------------------------------------- */
+
+/* The datagram for msg: on 4500 the non-ESP marker goes first (RFC 3948 2.2). */
+static inline size_t ikp_wire(bool natt, const uint8_t *msg, size_t len,
+			      uint8_t *out)
+{
+	if (!natt) {
+		memmove(out, msg, len);
+		return len;
+	}
+	memmove(out + 4, msg, len);
+	memset(out, 0, 4);
+	return len + 4;
+}
+
+/* Hand msg to the responder from our (NATed) address and port. */
+static inline void ikp_deliver(struct ike_ctx *ctx, const struct ike_peer *p,
+			       bool natt, const uint8_t *msg, size_t len)
+{
+	uint8_t w[IKP_MSG_MAX + 4];
+
+	if (len > IKP_MSG_MAX)
+		return;
+	len = ikp_wire(natt, msg, len, w);
+	ike_input(ctx, natt ? IKP_NATT_PORT : IKP_PORT, p->addr,
+		  natt ? p->natt_port : p->port, w, len);
+}
+
+/* ---- the host double (struct ike_env hooks) ------------------------------------- */
+
+struct ikp_dgram {
+	uint16_t lport;			/* the responder's port */
+	uint32_t addr;			/* destination, network order */
+	uint16_t port;
+	size_t len;
+	uint8_t buf[IKP_MSG_MAX + 4];
+};
+
+struct ikp_install {
+	int64_t site_id;
+	uint32_t peer_addr;
+	uint16_t peer_port;
+	struct ike_child c;
+	struct ike_child_keys keys;
+};
+
+struct ikp_env {
+	uint32_t local_addr;
+	struct eg_site_rec sites[IKP_MAX_SITES];
+	unsigned n_sites;
+	bool draining;			/* accepting() says no */
+	int install_err;		/* child_install fails with this */
+	struct ikp_dgram q[IKP_QMAX];
+	unsigned nq, head;		/* queued, first unread */
+	unsigned n_sent, n_too_big;
+	struct ikp_install inst[IKP_MAX_REC];
+	unsigned n_inst;
+	struct ike_child removed[IKP_MAX_REC];
+	unsigned n_removed;
+	unsigned n_spi;			/* SPIs handed out */
+	unsigned n_lookups;
+};
+
+static inline int ikp_env_send(void *arg, uint16_t local_port, uint32_t addr,
+			       uint16_t port, const uint8_t *buf, size_t len)
+{
+	struct ikp_env *e = arg;
+	struct ikp_dgram *d;
+
+	e->n_sent++;
+	if (e->head == e->nq)
+		e->nq = e->head = 0;	/* all read: start over */
+	if (len > sizeof(e->q[0].buf) || e->nq == IKP_QMAX) {
+		e->n_too_big++;
+		return -EMSGSIZE;
+	}
+	d = &e->q[e->nq++];
+	d->lport = local_port;
+	d->addr = addr;
+	d->port = port;
+	d->len = len;
+	memcpy(d->buf, buf, len);
+	return 0;
+}
+
+static inline int ikp_env_site(void *arg, uint32_t addr, struct eg_site_rec *s)
+{
+	struct ikp_env *e = arg;
+	unsigned i;
+
+	e->n_lookups++;
+	for (i = 0; i < e->n_sites; i++) {
+		if (e->sites[i].source_ip != addr)
+			continue;
+		if (!e->sites[i].enabled)
+			return -EPERM;
+		*s = e->sites[i];
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static inline bool ikp_env_accepting(void *arg)
+{
+	return !((struct ikp_env *)arg)->draining;
+}
+
+static inline int ikp_env_install(void *arg, const struct ike_sa *sa,
+				  const struct ike_child *c,
+				  const struct ike_child_keys *k)
+{
+	struct ikp_env *e = arg;
+	struct ikp_install *r;
+
+	if (e->install_err)
+		return e->install_err;
+	if (e->n_inst == IKP_MAX_REC)
+		return -ENOSPC;
+	r = &e->inst[e->n_inst++];
+	r->site_id = sa->site_id;
+	r->peer_addr = sa->peer_addr;
+	r->peer_port = sa->peer_port;
+	r->c = *c;
+	r->keys = *k;
+	return 0;
+}
+
+static inline void ikp_env_remove(void *arg, const struct ike_sa *sa,
+				  const struct ike_child *c)
+{
+	struct ikp_env *e = arg;
+
+	(void)sa;
+	if (e->n_removed < IKP_MAX_REC)
+		e->removed[e->n_removed] = *c;
+	e->n_removed++;
+}
+
+static inline int ikp_env_spi(void *arg, const struct ike_sa *sa, uint32_t *spi)
+{
+	struct ikp_env *e = arg;
+
+	(void)sa;
+	*spi = htonl(IKP_SPI_BASE + e->n_spi++);
+	return 0;
+}
+
+/* A site with an identity and a PSK, enabled. */
+static inline struct eg_site_rec *ikp_env_add_site(struct ikp_env *e, int64_t id,
+						   const char *name, const char *ip,
+						   enum eg_id_type t,
+						   const char *ident,
+						   const uint8_t *psk,
+						   size_t psk_len)
+{
+	struct eg_site_rec *s = &e->sites[e->n_sites++];
+
+	memset(s, 0, sizeof(*s));
+	s->id = id;
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->id_type = t;
+	snprintf(s->id_value, sizeof(s->id_value), "%s", ident);
+	s->source_ip = ikp_ip(ip);
+	memcpy(s->psk, psk, psk_len);
+	s->psk_len = psk_len;
+	s->enabled = true;
+	return s;
+}
+
+static inline void ikp_env_init(struct ikp_env *e, struct ike_env *env,
+				uint32_t local_addr)
+{
+	memset(e, 0, sizeof(*e));
+	e->local_addr = local_addr;
+	memset(env, 0, sizeof(*env));
+	env->arg = e;
+	env->local_addr = local_addr;
+	env->send = ikp_env_send;
+	env->site_by_addr = ikp_env_site;
+	env->accepting = ikp_env_accepting;
+	env->child_install = ikp_env_install;
+	env->child_remove = ikp_env_remove;
+	env->spi_alloc = ikp_env_spi;
+}
+
+/* Forget the datagrams sent so far. */
+static inline void ikp_env_flush(struct ikp_env *e)
+{
+	e->nq = e->head = 0;
+}
+
+/*
+ * The next datagram sent, or NULL. In msg and len: the IKE message in it,
+ * the non-ESP marker stripped when it went out on 4500 (msg is set to NULL
+ * if the marker is missing).
+ */
+static inline const struct ikp_dgram *ikp_env_pop(struct ikp_env *e,
+						  const uint8_t **msg,
+						  size_t *len)
+{
+	const struct ikp_dgram *d;
+
+	if (e->head == e->nq)
+		return NULL;
+	d = &e->q[e->head++];
+	*msg = d->buf;
+	*len = d->len;
+	if (d->lport == IKP_NATT_PORT) {
+		if (d->len < 4 || d->buf[0] | d->buf[1] | d->buf[2] | d->buf[3])
+			*msg = NULL;
+		else
+			*msg = d->buf + 4, *len = d->len - 4;
+	}
+	return d;
+}
+
+static inline unsigned ikp_env_pending(const struct ikp_env *e)
+{
+	return e->nq - e->head;
+}
+
+/* Number of SAs ike_foreach() walks. */
+static inline void ikp_count_cb(const struct ike_sa *sa, void *arg)
+{
+	(void)sa;
+	(*(unsigned *)arg)++;
+}
+
+static inline unsigned ikp_sa_count(const struct ike_ctx *ctx)
+{
+	unsigned n = 0;
+
+	ike_foreach(ctx, ikp_count_cb, &n);
+	return n;
+}
+
+#endif /* EG_IKE_PEER_H */
