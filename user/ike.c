@@ -826,9 +826,13 @@ void ike_input(struct ike_ctx *ctx, uint16_t local_port, uint32_t addr,
 	}
 	err = ikev2_parse_hdr(buf, len, &h);
 	if (err == -EPROTONOSUPPORT) {
+		/* IKEv1 gets no answer; later majors are rare enough to drop too */
 		pr_info("IKE major version %u from %s:%u dropped (IKEv2 only)",
 			h.major, ip_s(addr, ip), port);
-		ctx->st.ikev1++;
+		if (h.major == 1)
+			ctx->st.ikev1++;
+		else
+			ctx->st.rx_bad++;
 		return;
 	}
 	if (err) {
@@ -845,9 +849,17 @@ void ike_input(struct ike_ctx *ctx, uint16_t local_port, uint32_t addr,
 	if (h.exch == IKEV2_EXCH_IKE_SA_INIT) {
 		err = ikev2_parse_msg(buf, len, &h, &m);
 		if (err == -ENOTSUP) {
-			init_notify(ctx, &h, local_port, addr, port,
-				    IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD,
-				    &m.unsup_type, 1);
+			struct eg_site_rec site;
+
+			/* Answered only to a well-formed request from a site. */
+			if (h.msgid == 0 && h.rspi == 0 &&
+			    (h.flags & IKEV2_FLAG_INITIATOR) &&
+			    ctx->env.site_by_addr(ctx->env.arg, addr, &site) == 0) {
+				init_notify(ctx, &h, local_port, addr, port,
+					    IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD,
+					    &m.unsup_type, 1);
+				eg_site_clear(&site);
+			}
 			ctx->st.rx_bad++;
 			return;
 		}
@@ -871,8 +883,8 @@ void ike_input(struct ike_ctx *ctx, uint16_t local_port, uint32_t addr,
 	}
 	/* Message IDs (2.3): a retransmitted request gets the cached answer. */
 	if (sa->resp && h.msgid == sa->resp_msgid && h.msgid + 1 == sa->next_msgid) {
-		resend(ctx, sa->local_port, sa->peer_addr, sa->peer_port,
-		       sa->resp, sa->resp_len);
+		/* to where the request came from (2.11), which may have moved */
+		resend(ctx, local_port, addr, port, sa->resp, sa->resp_len);
 		return;
 	}
 	if (h.msgid != sa->next_msgid) {
@@ -893,10 +905,16 @@ void ike_input(struct ike_ctx *ctx, uint16_t local_port, uint32_t addr,
 		ctx->st.rx_bad++;
 		return;
 	}
+	/*
+	 * Authenticated: follow the peer's address and port (NAT-T floats to
+	 * 4500 after IKE_SA_INIT, 2.23); every answer goes where the request
+	 * came from (2.11).
+	 */
+	sa->peer_port = port;
+	sa->local_port = local_port;
 	err = ikev2_parse_inner(first, plain, plen, &inner);
 	if (err) {
 		ctx->st.rx_bad++;
-		/* copy out: the answer is built in ctx->plain */
 		if (err == -ENOTSUP) {
 			struct ikev2_buf rsp;
 			uint8_t t = inner.unsup_type;
@@ -909,11 +927,7 @@ void ike_input(struct ike_ctx *ctx, uint16_t local_port, uint32_t addr,
 		}
 		return;
 	}
-	/*
-	 * The plaintext sits in ctx->plain, where responses are built: move
-	 * it aside first. Authenticated: follow the peer's address and port
-	 * (NAT-T floats to 4500 after IKE_SA_INIT, 2.23).
-	 */
+	/* The plaintext sits in ctx->plain, where answers are built: move it. */
 	{
 		int i;
 
@@ -921,8 +935,6 @@ void ike_input(struct ike_ctx *ctx, uint16_t local_port, uint32_t addr,
 		for (i = 0; i < (int)inner.n; i++)
 			inner.pld[i].body = ctx->held + (inner.pld[i].body - plain);
 	}
-	sa->peer_port = port;
-	sa->local_port = local_port;
 	sa->last_rx = time(NULL);
 	sa->rx_msgs++;
 	sa->next_msgid++;

@@ -48,7 +48,7 @@
 #define IKP_PORT	500
 #define IKP_NATT_PORT	4500
 
-/* ---- byte helpers -------------------------------------------------------- */
+/* ---- byte helpers ----------------------------------------------------- */
 
 static inline void ikp_put16(uint8_t *p, uint16_t v)
 {
@@ -93,7 +93,7 @@ static inline uint32_t ikp_ip(const char *s)
 	return a;
 }
 
-/* ---- proposals we offer ----------------------------------------------------- */
+/* ---- proposals we offer ----------------------------------------------- */
 
 struct ikp_xf {
 	uint8_t type;		/* IKEV2_XF_* */
@@ -209,7 +209,7 @@ static inline int ikp_echo(const struct ikev2_payload *pl,
 	return 0;
 }
 
-/* ---- the initiator ------------------------------------------------------------ */
+/* ---- the initiator ---------------------------------------------------- */
 
 struct ike_peer {
 	/* set up by ikp_new(); a test may change them before ikp_init_req() */
@@ -528,7 +528,7 @@ static inline uint16_t ikp_error(const struct ikev2_msg *m)
 	return 0;
 }
 
-/* ---- IKE_AUTH ------------------------------------------------------------------ */
+/* ---- IKE_AUTH --------------------------------------------------------- */
 
 struct ikp_auth {
 	uint8_t id_type;		/* IKEV2_ID_* of IDi */
@@ -676,7 +676,7 @@ static inline int ikp_auth_resp(struct ike_peer *p, const struct ikp_auth *a,
 	}
 }
 
-/* ---- INFORMATIONAL ---------------------------------------------------------------- */
+/* ---- INFORMATIONAL ---------------------------------------------------- */
 
 /*
  * INFORMATIONAL request, message ID p->msgid (then incremented): empty,
@@ -702,7 +702,7 @@ static inline int ikp_info_req(struct ike_peer *p, const uint32_t *esp_spis,
 	return err;
 }
 
-/* ---- the wire ------------------------------------------------------------------- */
+/* ---- the wire --------------------------------------------------------- */
 
 /* The datagram for msg: on 4500 the non-ESP marker goes first (RFC 3948 2.2). */
 static inline size_t ikp_wire(bool natt, const uint8_t *msg, size_t len,
@@ -730,7 +730,7 @@ static inline void ikp_deliver(struct ike_ctx *ctx, const struct ike_peer *p,
 		  natt ? p->natt_port : p->port, w, len);
 }
 
-/* ---- the host double (struct ike_env hooks) ------------------------------------- */
+/* ---- the host double (struct ike_env hooks) --------------------------- */
 
 struct ikp_dgram {
 	uint16_t lport;			/* the responder's port */

@@ -71,7 +71,7 @@ struct fix {
 	struct ikp_child c;		/* the Child SA it set up */
 };
 
-/* ---- fixture ---------------------------------------------------------------- */
+/* ---- fixture ---------------------------------------------------------- */
 
 static void auth_default(struct ikp_auth *a)
 {
@@ -131,7 +131,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* ---- helpers ------------------------------------------------------------------ */
+/* ---- helpers ---------------------------------------------------------- */
 
 struct sa_snap {
 	unsigned n;
@@ -327,7 +327,7 @@ static void assert_child_installed(const struct fix *f, unsigned idx)
 		assert_memory_not_equal(k->encr_i, k->encr_r, k->encr_len);
 }
 
-/* ---- the whole exchange over NAT-T ---------------------------------------------- */
+/* ---- the whole exchange over NAT-T ------------------------------------ */
 
 static void test_happy_natt(void **state)
 {
@@ -484,7 +484,7 @@ static void test_nat_detection(void **state)
 	}
 }
 
-/* ---- algorithms --------------------------------------------------------------- */
+/* ---- algorithms ------------------------------------------------------- */
 
 struct ike_alg_row {
 	const char *name;
@@ -652,7 +652,7 @@ static void test_esp_preference(void **state)
 	assert_child_installed(f, 0);
 }
 
-/* ---- refusals in IKE_SA_INIT ---------------------------------------------------- */
+/* ---- refusals in IKE_SA_INIT ------------------------------------------ */
 
 struct ke_row {
 	const char *name;
@@ -918,7 +918,7 @@ static void test_sk_unsupported_critical(void **state)
 	assert_int_equal(f->e.n_inst, 0);
 }
 
-/* ---- refusals in IKE_AUTH ------------------------------------------------------- */
+/* ---- refusals in IKE_AUTH --------------------------------------------- */
 
 static void assert_auth_failed(struct fix *f, int rc)
 {
@@ -1059,7 +1059,7 @@ static void test_child_refused(void **state)
 	}
 }
 
-/* ---- retransmissions and message IDs (2.1, 2.2) ------------------------------------ */
+/* ---- retransmissions and message IDs (2.1, 2.2) ----------------------- */
 
 static void test_retransmit_init(void **state)
 {
@@ -1164,7 +1164,7 @@ static void test_msgid_window(void **state)
 	assert_int_equal(the_sa(f).next_msgid, 3);
 }
 
-/* ---- INFORMATIONAL ------------------------------------------------------------ */
+/* ---- INFORMATIONAL ---------------------------------------------------- */
 
 static void test_liveness(void **state)
 {
@@ -1251,7 +1251,7 @@ static void test_create_child(void **state)
 	assert_int_equal(f->e.n_inst, 1);
 }
 
-/* ---- timers and teardown ---------------------------------------------------------- */
+/* ---- timers and teardown ---------------------------------------------- */
 
 static void test_half_open_timeout(void **state)
 {
@@ -1349,7 +1349,7 @@ static void test_ctx_free(void **state)
 	}
 }
 
-/* ---- robustness ----------------------------------------------------------------- */
+/* ---- robustness ------------------------------------------------------- */
 
 static void assert_untouched(struct fix *f, enum ike_state state,
 			     unsigned n_inst)
