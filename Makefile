@@ -26,7 +26,7 @@ endif
 .DELETE_ON_ERROR:
 .SUFFIXES:
 .SECONDARY:
-.PHONY: all deps test test-unit test-bpf test-vm demo bench vmlinux clean
+.PHONY: all deps test test-unit test-bpf test-e2e test-vm demo bench vmlinux clean
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
@@ -109,13 +109,16 @@ $(BUILD)/tests/bench/%: tests/bench/%.c $(SKELS) $(TSKELS) $(BUILD)/libeg.a
 # make test: unit tests, BPF program tests on the host, then the VM suite.
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(MAKE) --no-print-directory test-unit test-bpf test-vm
+	$(Q)$(MAKE) --no-print-directory test-unit test-bpf test-e2e test-vm
 
 test-unit: $(UNIT_BINS)
 	$(Q)tests/run-unit.sh $(UNIT_BINS)
 
 test-bpf: $(BPFT_BINS)
 	$(Q)set -e; for t in $(BPFT_BINS); do echo "== $$t"; $$t; done
+
+test-e2e: all
+	$(Q)set -e; for t in tests/e2e/t_*.sh; do echo "== $$t"; $$t $(BUILD); done
 
 test-vm: all
 	$(Q)tests/vm/suite.sh $(BUILD)

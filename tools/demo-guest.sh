@@ -2,53 +2,68 @@
 # SPDX-License-Identifier: GPL-2.0
 # demo-guest.sh BUILD - the demo scenario, run inside the VM by demo.sh.
 #
-#   branch-a (203.0.113.7)  --.
-#                             +-- br0 [wan] -- eth0 [pop: ipsecd + XDP, 203.0.113.1]
-#   scanner  (203.0.113.66) --'
-#
+#  pc 10.1.0.10 -- 10.1.0.1 branch 192.0.2.2 -- 192.0.2.1 nat 198.51.100.7 --+
+#  (LAN)           (strongSwan)                  (nft masquerade)            |
+#                                                                  br0 [wan] +-- 198.51.100.1 pop
+#                                            scanner 198.51.100.66 ----------+   (ipsecd + XDP,
+#                                                                                 probe 100.64.0.1, httpd)
 set -eu
-. "$(dirname "$0")/../tests/vm/lib.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../tests/vm/lib.sh"
+. "$here/../tests/vm/topo.sh"
 
 run() { echo; echo "\$ ipsecctl $*"; ctl "$@"; }
+pause() { sleep "${DEMO_PAUSE:-1}"; }
 
-say "building the topology: a WAN bridge, the POP, a known branch, a scanner"
-ns_add wan; ns_add pop; ns_add branch-a; ns_add scanner
-ip -n wan link add br0 type bridge
-ip -n wan link set br0 up
-for n in pop branch-a scanner; do
-	ip -n wan link add "w-$n" type veth peer name eth0 netns "$n"
-	ip -n wan link set "w-$n" master br0 up
-	ip -n "$n" link set eth0 up
-done
-ip -n pop addr add 203.0.113.1/24 dev eth0
-ip -n branch-a addr add 203.0.113.7/24 dev eth0
-ip -n scanner addr add 203.0.113.66/24 dev eth0
+say "1. topology: a branch office (PC + strongSwan router) behind a NAT, the POP, a scanner"
+topo_branch_nat_pop
 
-say "starting ipsecd on the POP NIC (XDP classifier, native mode)"
-start_ipsecd pop --iface eth0 --local-addr 203.0.113.1 --pop POP1
+say "2. ipsecd on the POP NIC: XDP classifier (native), IKEv2 responder"
+start_ipsecd pop --iface eth0 --local-addr 198.51.100.1 --pop POP1
 run status
-run pop add POP1 gateway 203.0.113.1 probe 100.64.0.1 location "Lab rack 1"
-run site add branch-a identity branch-a.example.com source-ip 203.0.113.7 \
-	psk demo-psk-0123456789 pop POP1 traffic-type user
+run pop add POP1 gateway 198.51.100.1 probe 100.64.0.1 location "Lab rack 1"
+run site add branch1 identity branch1.example.com source-ip 198.51.100.7 \
+	psk branch1-secret-0123456789 pop POP1 traffic-type user
 run site list
+mkdir -p "$T/www"
+echo "hello from the POP, through the tunnel" >"$T/www/index.html"
+in_ns pop busybox httpd -p 80 -h "$T/www"
+pause
 
-say "branch-a sends IKE and NAT-T keepalives; the scanner probes 500 and 4500"
-for i in 1 2 3; do udp_send branch-a 203.0.113.1 500 "$IKE_HDR"; done
-for i in 1 2; do udp_send branch-a 203.0.113.1 4500 '\xff'; done
+say "3. a scanner probes 500/4500: XDP drops it before the kernel sees it"
 for i in 1 2 3 4 5; do
-	udp_send scanner 203.0.113.1 500 "$IKE_HDR"
-	udp_send scanner 203.0.113.1 4500 '\xde\xad\xbe\xef\0\0\0\x01'
+	udp_send scanner 198.51.100.1 500 "$IKE_HDR"
+	udp_send scanner 198.51.100.1 4500 '\xde\xad\xbe\xef\0\0\0\x01'
 done
-sleep 0.5
-run site list
-run map dump eg_site_ctr
-run map dump eg_stats
-
-say "disabling branch-a live: its packets are now dropped in XDP"
-run site disable branch-a
-udp_send branch-a 203.0.113.1 500 "$IKE_HDR"
 sleep 0.3
+run map dump eg_stats
+pause
+
+say "4. the branch's strongSwan brings up an IKEv2 tunnel through the NAT"
+SW_ID=branch1.example.com SW_PSK=branch1-secret-0123456789 charon_start branch b1
+swan b1 --initiate --child net --timeout 30 | grep -E "established|CHILD_SA" || true
+run sa list
+pause
+
+say "5. the PC pings the POP's probe IP and fetches a page through the tunnel"
+in_ns pc ping -c 3 100.64.0.1
+echo "\$ curl http://100.64.0.1/ (from the PC)"
+in_ns pc curl -s http://100.64.0.1/
+run sa list
+run site show branch1
 run map dump eg_site_ctr
-run site enable branch-a
-say "done; stopping ipsecd (XDP detached, maps unpinned)"
+echo; echo "\$ ip -s xfrm state (POP)"
+ip -n pop -s xfrm state | grep -E "^src|proto esp|aead|enc |auth|bytes\)|if_id"
+pause
+
+say "6. the admin disables the site: ipsecd sends DELETE, the SAs and the XDP entry go"
+run site disable branch1
+sleep 1
+run sa list
+run site list
+echo; echo "\$ ip xfrm state (POP)"; ip -n pop xfrm state
+charon_wait b1 "received DELETE for IKE_SA" 5 && echo "branch log: received DELETE for IKE_SA"
+in_ns pc ping -c 1 -W 1 100.64.0.1 >/dev/null 2>&1 || echo "PC: no tunnel, no ping (as expected)"
+
+say "done: stopping ipsecd (XDP detached, maps unpinned)"
 stop_ipsecd

@@ -8,6 +8,10 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <time.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,7 +88,7 @@ int cmd_dispatch(const struct cmd *cmds, const char *group, int argc,
 	if (!hit) {
 		ctl_err("unknown command '%s'%s", argv[0],
 			group ? "" : "; try 'ipsecctl help'");
-		for (c = cmds; c->name; c++)
+		for (c = cmds; !g.json && c->name; c++)
 			fprintf(stderr, "  ipsecctl %s%s%s\n", group ? group : "",
 				group ? " " : "", c->help);
 		return EXIT_FAILURE;
@@ -206,7 +210,7 @@ static const char *ident_type_of(const char *v)
 	"        psk SECRET | psk-file FILE|- pop NAME [backup-pops A,B,...]\n" \
 	"        [traffic-type user|iot|mixed|machine|guest-wifi]\n" \
 	"        [license web-gateway|cloud-firewall] [ports P,P,...]\n" \
-	"        [max-bandwidth MBPS] [enabled|disabled]"
+	"        [max-bandwidth MBPS] [cipher AES128-CBC|...] [enabled|disabled]"
 
 /* Turn `keyword value ...` into the JSON args ipsecd expects. */
 static int site_args(int argc, char **argv, struct json_object *args)
@@ -252,6 +256,10 @@ static int site_args(int argc, char **argv, struct json_object *args)
 			json_object_object_add(args, "license", json_object_new_string(v));
 		} else if (!strcmp(k, "ports")) {
 			json_object_object_add(args, "ports", csv_list(v, true));
+		} else if (!strcmp(k, "cipher")) {
+			json_object_object_add(args, "cipher", json_object_new_string(v));
+		} else if (!strcmp(k, "name")) {
+			json_object_object_add(args, "new_name", json_object_new_string(v));
 		} else if (!strcmp(k, "max-bandwidth")) {
 			char *end;
 			long bw = strtol(v, &end, 10);
@@ -268,32 +276,121 @@ static int site_args(int argc, char **argv, struct json_object *args)
 	return 0;
 }
 
-static void print_site_line(struct json_object *s)
+/* ---- the site table -------------------------------------------------------- */
+
+struct column {
+	const char *name;	/* for -o */
+	const char *title;
+	int width;		/* negative: left-aligned */
+	const char *key;	/* JSON member; NULL: computed */
+};
+
+static const struct column columns[] = {
+	{ "name", "NAME", -20, "name" },
+	{ "identity", "SOURCE IDENTITY", -28, "identity" },
+	{ "source_ip", "SOURCE IP", -15, "source_ip" },
+	{ "status", "STATUS", -8, "status" },
+	{ "pop", "POP", -8, "primary_pop" },
+	{ "throughput", "KBPS", 10, "throughput_kbps" },
+	{ "traffic_type", "TRAFFIC TYPE", -12, "traffic_type" },
+	{ "flows", "FLOWS", 7, "flows" },
+	{ "endpoints", "ENDPOINTS", 9, "endpoints" },
+	{ "license", "LICENSE", -14, "license" },
+	{ "cipher", "CIPHER", -10, "cipher" },
+	{ "id", "ID", 6, "id" },
+	{ 0 }
+};
+
+#define DEFAULT_COLUMNS "name,identity,source_ip,status,pop,throughput,traffic_type,flows,endpoints"
+#define MAX_COLS 16
+
+static int parse_columns(const char *spec, const struct column **out)
 {
-	printf("%-20s %-28s %-15s %-8s %-8s %s\n", jstr(s, "name"),
-	       jstr(s, "identity"), jstr(s, "source_ip"), jstr(s, "status"),
-	       jstr(s, "primary_pop"), jstr(s, "traffic_type"));
+	char *dup = strdup(!strcmp(spec, "default") ? DEFAULT_COLUMNS : spec);
+	char *tok, *save = NULL;
+	int n = 0;
+
+	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		const struct column *c;
+
+		for (c = columns; c->name; c++)
+			if (!strcmp(c->name, tok))
+				break;
+		if (!c->name || n == MAX_COLS) {
+			ctl_err("unknown column '%s'; columns: name, identity, source_ip, "
+				"status, pop, throughput, traffic_type, flows, endpoints, "
+				"license, cipher, id", tok);
+			free(dup);
+			return -1;
+		}
+		out[n++] = c;
+	}
+	free(dup);
+	return n;
+}
+
+static void print_header(const struct column **cols, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		printf("%s%*s", i ? " " : "", cols[i]->width, cols[i]->title);
+	printf("\n");
+}
+
+static void print_row(struct json_object *s, const struct column **cols, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		printf("%s%*s", i ? " " : "", cols[i]->width,
+		       json_object_object_get(s, cols[i]->key) ? jstr(s, cols[i]->key) : "-");
+	printf("\n");
 }
 
 static void print_site_detail(struct json_object *s)
 {
-	struct json_object *c;
+	struct json_object *c, *arr;
 	char buf[1024];
+	size_t i;
+	time_t since = jint(s, "status_since");
 
 	printf("site %s (id %lld)\n", jstr(s, "name"), (long long)jint(s, "id"));
 	printf("  identity      %s %s\n", jstr(s, "id_type"), jstr(s, "identity"));
 	printf("  source ip     %s\n", jstr(s, "source_ip"));
-	printf("  status        %s\n", jstr(s, "status"));
-	printf("  pop           %s\n", jstr(s, "primary_pop"));
-	printf("  backup pops   %s\n", join_array(s, "backup_pops", buf, sizeof(buf)));
+	if (since) {
+		struct tm tm;
+
+		gmtime_r(&since, &tm);
+		strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm);
+		printf("  status        %s since %s\n", jstr(s, "status"), buf);
+	} else {
+		printf("  status        %s\n", jstr(s, "status"));
+	}
+	printf("  throughput    %lld Kbps\n", (long long)jint(s, "throughput_kbps"));
 	printf("  traffic type  %s\n", jstr(s, "traffic_type"));
 	printf("  license       %s\n", jstr(s, "license"));
 	printf("  custom ports  %s\n", join_array(s, "ports", buf, sizeof(buf)));
 	printf("  max bandwidth %lld Mbps%s\n", (long long)jint(s, "max_bandwidth_mbps"),
 	       jint(s, "max_bandwidth_mbps") ? "" : " (no limit)");
+	printf("  cipher        %s\n", *jstr(s, "cipher") ? jstr(s, "cipher") : "any");
 	printf("  enabled       %s\n", jstr(s, "enabled"));
 	if (json_object_object_get(s, "psk"))
 		printf("  psk           %s\n", jstr(s, "psk"));
+	if (json_object_object_get_ex(s, "pops", &arr)) {
+		printf("  pops\n");
+		for (i = 0; i < json_object_array_length(arr); i++) {
+			struct json_object *p = json_object_array_get_idx(arr, i);
+
+			printf("    %-8s %-10s gateway %-15s probe %-15s %s%s\n",
+			       jstr(p, "role"), jstr(p, "name"), jstr(p, "gateway_ip"),
+			       jstr(p, "probe_ip"),
+			       json_object_get_boolean(json_object_object_get(p, "accepting")) ?
+			       "accepting" : "draining",
+			       json_object_get_boolean(json_object_object_get(p, "this_gateway")) ?
+			       " (this gateway)" : "");
+		}
+	}
 	if (json_object_object_get_ex(s, "counters", &c)) {
 		printf("  counters      rx %lld pkts %lld bytes, ike %lld, esp %lld, keepalives %lld\n",
 		       (long long)jint(c, "rx_pkts"), (long long)jint(c, "rx_bytes"),
@@ -303,10 +400,30 @@ static void print_site_detail(struct json_object *s)
 		       (long long)jint(c, "drop_disabled"),
 		       (long long)jint(c, "drop_bad_spi"));
 		if (json_object_object_get(c, "last_alive_secs_ago"))
-			printf("  last alive    %llds ago\n",
+			printf("  last alive    %llds ago (keepalive or IKE)\n",
 			       (long long)jint(c, "last_alive_secs_ago"));
 		else
 			printf("  last alive    never\n");
+	}
+	if (json_object_object_get_ex(s, "sas", &arr)) {
+		for (i = 0; i < json_object_array_length(arr); i++) {
+			struct json_object *sa = json_object_array_get_idx(arr, i), *kids;
+			size_t j;
+
+			printf("  IKE SA        %s, peer %s:%lld, %s, %llds\n", jstr(sa, "state"),
+			       jstr(sa, "peer"), (long long)jint(sa, "peer_port"),
+			       jstr(sa, "proposal"), (long long)jint(sa, "age"));
+			if (!json_object_object_get_ex(sa, "children", &kids))
+				continue;
+			for (j = 0; j < json_object_array_length(kids); j++) {
+				struct json_object *k = json_object_array_get_idx(kids, j);
+
+				printf("    child       %s_i %s_o %s === %s, %s, in %lld B, out %lld B\n",
+				       jstr(k, "spi_in"), jstr(k, "spi_out"), jstr(k, "ts_local"),
+				       jstr(k, "ts_remote"), jstr(k, "proposal"),
+				       (long long)jint(k, "bytes_in"), (long long)jint(k, "bytes_out"));
+			}
+		}
 	}
 }
 
@@ -333,24 +450,286 @@ static int site_add(int argc, char **argv)
 	return EXIT_SUCCESS;
 }
 
+static volatile sig_atomic_t watch_stop;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	watch_stop = 1;
+}
+
 static int site_list(int argc, char **argv)
 {
-	struct json_object *resp, *data;
-	size_t i;
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, 'n' },
+		{ "identity", required_argument, NULL, 'i' },
+		{ "status", required_argument, NULL, 's' },
+		{ "pop", required_argument, NULL, 'P' },
+		{ "traffic-type", required_argument, NULL, 't' },
+		{ "sort", required_argument, NULL, 'S' },
+		{ "page", required_argument, NULL, 'g' },
+		{ "per-page", required_argument, NULL, 'm' },
+		{ "columns", required_argument, NULL, 'o' },
+		{ "watch", required_argument, NULL, 'w' },
+		{ 0 }
+	};
+	static const struct { int opt; const char *key; } str_opts[] = {
+		{ 'n', "name" }, { 'i', "identity" }, { 's', "status" },
+		{ 'P', "pop" }, { 't', "traffic_type" },
+	};
+	const struct column *cols[MAX_COLS];
+	struct json_object *args = json_object_new_object();
+	int ncols = parse_columns(DEFAULT_COLUMNS, cols), c, watch = 0, rc = EXIT_SUCCESS;
+	unsigned k;
 
-	(void)argv;
-	if (argc)
-		return ctl_err("usage: ipsecctl site list");
-	if (call("site.list", NULL, &resp, &data))
-		return EXIT_FAILURE;
-	if (g.json) {
-		print_json(data);
-	} else {
-		printf("%-20s %-28s %-15s %-8s %-8s %s\n", "NAME", "SOURCE IDENTITY",
-		       "SOURCE IP", "STATUS", "POP", "TRAFFIC TYPE");
-		for (i = 0; i < json_object_array_length(data); i++)
-			print_site_line(json_object_array_get_idx(data, i));
+	optind = 0;
+	while ((c = getopt_long(argc + 1, argv - 1, "o:", opts, NULL)) != -1) {
+		char *end;
+		long v;
+
+		for (k = 0; k < sizeof(str_opts) / sizeof(str_opts[0]); k++)
+			if (str_opts[k].opt == c)
+				json_object_object_add(args, str_opts[k].key,
+						       json_object_new_string(optarg));
+		switch (c) {
+		case 'n': case 'i': case 's': case 'P': case 't':
+			break;
+		case 'S':
+			if (strcmp(optarg, "name") && strcmp(optarg, "name:asc") &&
+			    strcmp(optarg, "name:desc")) {
+				json_object_put(args);
+				return ctl_err("--sort takes name, name:asc or name:desc");
+			}
+			json_object_object_add(args, "sort", json_object_new_string(
+				strcmp(optarg, "name:desc") ? "asc" : "desc"));
+			break;
+		case 'g': case 'm': case 'w':
+			v = strtol(optarg, &end, 10);
+			if (*end || v < 1 || v > 1000000000) {
+				json_object_put(args);
+				return ctl_err("--%s takes a positive number, not '%s'",
+					       c == 'g' ? "page" : c == 'm' ? "per-page" : "watch",
+					       optarg);
+			}
+			if (c == 'w')
+				watch = v;
+			else
+				json_object_object_add(args, c == 'g' ? "page" : "per_page",
+						       json_object_new_int(v));
+			break;
+		case 'o':
+			ncols = parse_columns(optarg, cols);
+			if (ncols < 0) {
+				json_object_put(args);
+				return EXIT_FAILURE;
+			}
+			break;
+		default:
+			json_object_put(args);
+			return ctl_err("usage: ipsecctl site list [--name SUB] [--identity SUB] "
+				       "[--status up|down|disabled] [--pop NAME] [--traffic-type T] "
+				       "[--sort name[:desc]] [--page N] [--per-page M] [-o COLS] "
+				       "[--watch SECS]");
+		}
 	}
+	if (optind != argc + 1) {
+		json_object_put(args);
+		return ctl_err("unexpected argument '%s'", argv[optind - 1]);
+	}
+	if (watch)
+		signal(SIGINT, on_sigint);
+	do {
+		struct json_object *resp, *data, *sites;
+		int64_t total, page, per;
+		size_t i, n;
+
+		if (call("site.list", args, &resp, &data)) {
+			rc = EXIT_FAILURE;
+			break;
+		}
+		if (g.json) {
+			print_json(data);
+		} else {
+			json_object_object_get_ex(data, "sites", &sites);
+			n = json_object_array_length(sites);
+			total = jint(data, "total");
+			page = jint(data, "page");
+			per = jint(data, "per_page");
+			if (watch)
+				printf("\033[H\033[2J");	/* refresh in place */
+			print_header(cols, ncols);
+			for (i = 0; i < n; i++)
+				print_row(json_object_array_get_idx(sites, i), cols, ncols);
+			if (n)
+				printf("sites %lld-%lld of %lld\n", (long long)((page - 1) * per + 1),
+				       (long long)((page - 1) * per + n), (long long)total);
+			else
+				printf("no sites on page %lld (%lld in all)\n", (long long)page,
+				       (long long)total);
+			fflush(stdout);
+		}
+		json_object_put(resp);
+		for (k = 0; watch && !watch_stop && k < (unsigned)watch * 10; k++)
+			usleep(100000);
+	} while (watch && !watch_stop);
+	json_object_put(args);
+	return rc;
+}
+
+static int site_edit(int argc, char **argv)
+{
+	struct json_object *args, *resp, *data;
+	int rc;
+
+	if (argc < 2)
+		return ctl_err("usage: ipsecctl site edit NAME [name NEW] " SITE_KEYWORDS);
+	args = json_object_new_object();
+	json_object_object_add(args, "name", json_object_new_string(argv[0]));
+	rc = site_args(argc - 1, argv + 1, args);
+	if (!rc)
+		rc = call("site.edit", args, &resp, &data);
+	json_object_put(args);
+	if (rc)
+		return rc;
+	if (g.json)
+		print_json(data);
+	else
+		printf("site %s updated\n", jstr(data, "name"));
+	json_object_put(resp);
+	return EXIT_SUCCESS;
+}
+
+/* The whole file (or stdin for "-"), at most 32 MiB, NUL-terminated. */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	size_t cap = 1 << 16, n = 0;
+	char *buf = NULL, *p;
+
+	if (!f)
+		return NULL;
+	for (;;) {
+		size_t r;
+
+		if (cap > (32U << 20) + 1) {
+			errno = EFBIG;
+			goto fail;
+		}
+		p = realloc(buf, cap + 1);
+		if (!p)
+			goto fail;
+		buf = p;
+		r = fread(buf + n, 1, cap - n, f);
+		n += r;
+		if (n < cap) {
+			if (ferror(f))
+				goto fail;
+			break;
+		}
+		cap *= 2;
+	}
+	if (f != stdin)
+		fclose(f);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+fail:
+	if (f != stdin)
+		fclose(f);
+	free(buf);
+	return NULL;
+}
+
+static int site_import(int argc, char **argv)
+{
+	struct json_object *args, *resp, *data, *errs;
+	bool dry = false;
+	const char *file = NULL;
+	size_t len, i;
+	char *csv;
+	int k, rc;
+
+	for (k = 0; k < argc; k++) {
+		if (!strcmp(argv[k], "--dry-run"))
+			dry = true;
+		else if (!file)
+			file = argv[k];
+		else
+			file = NULL, k = argc;
+	}
+	if (!file)
+		return ctl_err("usage: ipsecctl site import FILE.csv|- [--dry-run]");
+	csv = slurp(file, &len);
+	if (!csv)
+		return ctl_err("cannot read '%s': %s", file, strerror(errno));
+	args = json_object_new_object();
+	json_object_object_add(args, "csv", json_object_new_string_len(csv, len));
+	json_object_object_add(args, "dry_run", json_object_new_boolean(dry));
+	OPENSSL_cleanse(csv, len);	/* the file holds PSKs */
+	free(csv);
+	rc = eg_ctl_call(g.sock, "site.import", args, &resp, (char[1024]){0}, 1024);
+	json_object_put(args);
+	if (rc)
+		return ctl_err("cannot reach ipsecd at %s: %s", g.sock, strerror(-rc));
+	if (g.json) {
+		print_json(resp);
+		rc = json_object_get_boolean(json_object_object_get(resp, "ok")) ?
+		     EXIT_SUCCESS : EXIT_FAILURE;
+		json_object_put(resp);
+		return rc;
+	}
+	data = json_object_object_get(resp, "data");
+	if (!json_object_get_boolean(json_object_object_get(resp, "ok"))) {
+		/* every bad line, then the verdict */
+		if (data && json_object_object_get_ex(data, "errors", &errs))
+			for (i = 0; i < json_object_array_length(errs); i++)
+				fprintf(stderr, "%s\n",
+					json_object_get_string(json_object_array_get_idx(errs, i)));
+		ctl_err("%s", jstr(resp, "error"));
+		json_object_put(resp);
+		return EXIT_FAILURE;
+	}
+	printf("%s: %lld rows, %lld sites %s\n", file, (long long)jint(data, "rows"),
+	       (long long)jint(data, dry ? "rows" : "imported"),
+	       dry ? "would be imported (dry run, nothing written)" : "imported");
+	json_object_put(resp);
+	return EXIT_SUCCESS;
+}
+
+static int site_export(int argc, char **argv)
+{
+	struct json_object *args, *resp, *data;
+	bool secret = false;
+	const char *out = NULL;
+	FILE *f = stdout;
+	int k, rc;
+
+	for (k = 0; k < argc; k++) {
+		if (!strcmp(argv[k], "--show-secret"))
+			secret = true;
+		else if (!out)
+			out = argv[k];
+		else
+			return ctl_err("usage: ipsecctl site export [FILE] [--show-secret]");
+	}
+	args = json_object_new_object();
+	json_object_object_add(args, "show_secret", json_object_new_boolean(secret));
+	rc = call("site.export", args, &resp, &data);
+	json_object_put(args);
+	if (rc)
+		return rc;
+	if (out && strcmp(out, "-")) {
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, secret ? 0600 : 0644);
+
+		f = fd >= 0 ? fdopen(fd, "w") : NULL;
+		if (!f) {
+			json_object_put(resp);
+			return ctl_err("cannot write '%s': %s", out, strerror(errno));
+		}
+	}
+	fputs(jstr(data, "csv"), f);
+	if (f != stdout)
+		fclose(f);
 	json_object_put(resp);
 	return EXIT_SUCCESS;
 }
@@ -421,8 +800,13 @@ static int site_disable(int argc, char **argv)
 
 static const struct cmd site_cmds[] = {
 	{ "add", site_add, "add NAME " SITE_KEYWORDS },
-	{ "list", site_list, "list" },
+	{ "list", site_list, "list [--name SUB] [--identity SUB] [--status S] [--pop NAME]\n"
+	  "        [--traffic-type T] [--sort name[:desc]] [--page N] [--per-page M]\n"
+	  "        [-o COL,...|default] [--watch SECS]" },
 	{ "show", site_show, "show NAME [--show-secret]" },
+	{ "edit", site_edit, "edit NAME [name NEW] KEYWORD VALUE ..." },
+	{ "import", site_import, "import FILE.csv|- [--dry-run]   (all rows or none)" },
+	{ "export", site_export, "export [FILE] [--show-secret]" },
 	{ "delete", site_delete, "delete NAME..." },
 	{ "enable", site_enable, "enable NAME..." },
 	{ "disable", site_disable, "disable NAME..." },
@@ -436,42 +820,67 @@ static int do_site(int argc, char **argv)
 
 /* ---- pop ------------------------------------------------------------------- */
 
-static int pop_add(int argc, char **argv)
+/* `pop add|edit NAME keyword value ...` into JSON args. */
+static int pop_args(int argc, char **argv, struct json_object *args, bool edit)
 {
-	struct json_object *args, *resp, *data;
-	int i, rc;
+	static const char *const keys[][2] = {
+		{ "gateway", "gateway_ip" }, { "probe", "probe_ip" },
+		{ "location", "location" }, { "name", "new_name" },
+		{ "accepting", "accepting" },
+	};
+	int i;
 
-	if (argc < 1)
-		return ctl_err("usage: ipsecctl pop add NAME gateway IP probe IP [location TEXT]");
-	args = json_object_new_object();
-	json_object_object_add(args, "name", json_object_new_string(argv[0]));
-	for (i = 1; i < argc; i += 2) {
-		static const char *const keys[][2] = {
-			{ "gateway", "gateway_ip" }, { "probe", "probe_ip" },
-			{ "location", "location" },
-		};
+	for (i = 0; i < argc; i += 2) {
 		unsigned k;
 
-		for (k = 0; k < 3; k++)
+		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
 			if (!strcmp(argv[i], keys[k][0]))
 				break;
-		if (k == 3 || i + 1 >= argc) {
-			json_object_put(args);
-			return ctl_err("usage: ipsecctl pop add NAME gateway IP probe IP [location TEXT]");
+		if (k == sizeof(keys) / sizeof(keys[0]) || i + 1 >= argc ||
+		    (!edit && k >= 3))
+			return ctl_err("usage: ipsecctl pop %s", edit ?
+				       "edit NAME [gateway IP] [probe IP] [location TEXT] "
+				       "[name NEW] [accepting yes|no]" :
+				       "add NAME gateway IP probe IP [location TEXT]");
+		if (k == 4) {
+			if (strcmp(argv[i + 1], "yes") && strcmp(argv[i + 1], "no"))
+				return ctl_err("accepting takes yes or no");
+			json_object_object_add(args, keys[k][1],
+					       json_object_new_boolean(argv[i + 1][0] == 'y'));
+		} else {
+			json_object_object_add(args, keys[k][1],
+					       json_object_new_string(argv[i + 1]));
 		}
-		json_object_object_add(args, keys[k][1], json_object_new_string(argv[i + 1]));
 	}
-	rc = call("pop.add", args, &resp, &data);
+	return 0;
+}
+
+static int pop_add_edit(const char *cmd, int argc, char **argv)
+{
+	bool edit = !strcmp(cmd, "pop.edit");
+	struct json_object *args, *resp, *data;
+	int rc;
+
+	if (argc < 1)
+		return ctl_err("usage: ipsecctl pop %s NAME ...", edit ? "edit" : "add");
+	args = json_object_new_object();
+	json_object_object_add(args, "name", json_object_new_string(argv[0]));
+	rc = pop_args(argc - 1, argv + 1, args, edit);
+	if (!rc)
+		rc = call(cmd, args, &resp, &data);
 	json_object_put(args);
 	if (rc)
 		return rc;
 	if (g.json)
 		print_json(data);
 	else
-		printf("pop %s added\n", jstr(data, "name"));
+		printf("pop %s %s\n", jstr(data, "name"), edit ? "updated" : "added");
 	json_object_put(resp);
 	return EXIT_SUCCESS;
 }
+
+static int pop_add(int argc, char **argv)  { return pop_add_edit("pop.add", argc, argv); }
+static int pop_edit(int argc, char **argv) { return pop_add_edit("pop.edit", argc, argv); }
 
 static void print_pop(struct json_object *p)
 {
@@ -527,12 +936,17 @@ static int pop_one(const char *cmd, int argc, char **argv)
 }
 
 static int pop_show(int argc, char **argv)   { return pop_one("pop.show", argc, argv); }
+static int pop_drain(int argc, char **argv)  { return pop_one("pop.drain", argc, argv); }
+static int pop_undrain(int argc, char **argv) { return pop_one("pop.undrain", argc, argv); }
 static int pop_delete(int argc, char **argv) { return pop_one("pop.delete", argc, argv); }
 
 static const struct cmd pop_cmds[] = {
 	{ "add", pop_add, "add NAME gateway IP probe IP [location TEXT]" },
 	{ "list", pop_list, "list" },
 	{ "show", pop_show, "show NAME" },
+	{ "edit", pop_edit, "edit NAME [gateway IP] [probe IP] [location TEXT] [name NEW] [accepting yes|no]" },
+	{ "drain", pop_drain, "drain NAME      (no new tunnels; existing ones stay)" },
+	{ "undrain", pop_undrain, "undrain NAME" },
 	{ "delete", pop_delete, "delete NAME" },
 	{ 0 }
 };
@@ -617,8 +1031,8 @@ static int do_sa(int argc, char **argv)
 }
 
 static const struct cmd top_cmds[] = {
-	{ "site", do_site, "site add|list|show|delete|enable|disable ..." },
-	{ "pop", do_pop, "pop add|list|show|delete ..." },
+	{ "site", do_site, "site add|list|show|edit|delete|enable|disable|import|export ..." },
+	{ "pop", do_pop, "pop add|list|show|edit|drain|undrain|delete ..." },
 	{ "sa", do_sa, "sa list" },
 	{ "map", do_map, "map list | map dump NAME" },
 	{ "status", do_status, "status" },

@@ -14,7 +14,9 @@
 #include "datapath.h"
 #include "ipsecd.h"
 #include "ike.h"
+#include "import.h"
 #include "log.h"
+#include "status.h"
 #include "tunnel.h"
 
 struct cmd_ctx {
@@ -148,40 +150,36 @@ static int site_from_args(struct cmd_ctx *c, struct eg_site_rec *s)
 				       (long long)bw);
 		s->max_bw_mbps = bw;
 	}
+	if ((str = arg_str(c, "cipher")))
+		copy_str(s->cipher, sizeof(s->cipher), str);
 	if ((v = arg_get(c, "enabled")))
 		s->enabled = json_object_get_boolean(v);
 	return 0;
 }
 
-/* ---- site status --------------------------------------------------------- */
+/* ---- site status ---------------------------------------------------------- */
 
-static const char *site_status(struct ipsecd *d, const struct eg_site_rec *s,
-			       struct eg_site_ctr *ctr)
+/* The site's XDP entry (slot) and summed counters; zeroes when absent. */
+static void site_dp(struct ipsecd *d, const struct eg_site_rec *s,
+		    struct eg_site *ds, struct eg_site_ctr *ctr)
 {
-	struct timespec now;
-
+	memset(ds, 0, sizeof(*ds));
 	memset(ctr, 0, sizeof(*ctr));
-	if (d->dp)
+	if (d->dp && eg_dp_site_lookup(d->dp, s->source_ip, ds) == 0)
 		eg_dp_site_counters(d->dp, s->source_ip, ctr);
-	if (!s->enabled)
-		return "disabled";
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (ctr->last_alive_ns &&
-	    (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec - ctr->last_alive_ns <
-	    EG_ALIVE_SECS * 1000000000ULL)
-		return "up";
-	return "down";
 }
 
 static struct json_object *site_json(struct ipsecd *d,
 				     const struct eg_site_rec *s, bool secret,
-				     bool counters)
+				     bool detail)
 {
 	struct json_object *o = json_object_new_object(), *a;
 	struct eg_site_ctr ctr;
+	struct eg_site ds;
 	char ip[INET_ADDRSTRLEN];
 	unsigned i;
 
+	site_dp(d, s, &ds, &ctr);
 	json_object_object_add(o, "id", json_object_new_int64(s->id));
 	json_object_object_add(o, "name", json_object_new_string(s->name));
 	json_object_object_add(o, "id_type",
@@ -190,13 +188,17 @@ static struct json_object *site_json(struct ipsecd *d,
 	json_object_object_add(o, "source_ip",
 			       json_object_new_string(ip_str(s->source_ip, ip)));
 	json_object_object_add(o, "status",
-			       json_object_new_string(site_status(d, s, &ctr)));
+			       json_object_new_string(eg_site_status_name(s)));
+	json_object_object_add(o, "status_since", json_object_new_int64(s->status_since));
 	json_object_object_add(o, "primary_pop",
 			       json_object_new_string(s->primary_pop));
 	a = json_object_new_array();
 	for (i = 0; i < s->n_backup_pops; i++)
 		json_object_array_add(a, json_object_new_string(s->backup_pops[i]));
 	json_object_object_add(o, "backup_pops", a);
+	json_object_object_add(o, "throughput_kbps",
+			       json_object_new_uint64(d->status ?
+				       eg_status_kbps(d->status, ds.slot, ds.site_id) : 0));
 	json_object_object_add(o, "traffic_type",
 			       json_object_new_string(eg_traffic_name(s->traffic)));
 	json_object_object_add(o, "license",
@@ -207,6 +209,7 @@ static struct json_object *site_json(struct ipsecd *d,
 	json_object_object_add(o, "ports", a);
 	json_object_object_add(o, "max_bandwidth_mbps",
 			       json_object_new_int64(s->max_bw_mbps));
+	json_object_object_add(o, "cipher", json_object_new_string(s->cipher));
 	json_object_object_add(o, "enabled", json_object_new_boolean(s->enabled));
 	json_object_object_add(o, "created", json_object_new_int64(s->created));
 	json_object_object_add(o, "updated", json_object_new_int64(s->updated));
@@ -214,7 +217,7 @@ static struct json_object *site_json(struct ipsecd *d,
 		json_object_object_add(o, "psk",
 				       json_object_new_string_len((const char *)s->psk,
 								  s->psk_len));
-	if (counters) {
+	if (detail) {
 		struct json_object *c = json_object_new_object();
 		struct timespec now;
 
@@ -252,7 +255,13 @@ static int dp_push(struct ipsecd *d, const struct eg_site_rec *s)
 
 static int sync_one(const struct eg_site_rec *s, void *arg)
 {
-	return dp_push(arg, s);
+	struct ipsecd *d = arg;
+	struct eg_site ds;
+	int rc = dp_push(d, s);
+
+	if (!rc && d->status && eg_dp_site_lookup(d->dp, s->source_ip, &ds) == 0)
+		eg_status_seed(d->status, ds.slot, ds.site_id, s->up);
+	return rc;
 }
 
 int eg_sync_all_sites(struct ipsecd *d)
@@ -297,15 +306,107 @@ static int cmd_site_add(struct cmd_ctx *c)
 static int list_one(const struct eg_site_rec *s, void *arg)
 {
 	struct cmd_ctx *c = arg;
+	struct json_object *sites;
 
-	json_object_array_add(*c->data, site_json(c->d, s, false, false));
+	json_object_object_get_ex(*c->data, "sites", &sites);
+	json_object_array_add(sites, site_json(c->d, s, false, false));
 	return 0;
 }
 
+/* The IPSec page: filters, name order, pages of at most EG_PAGE_MAX. */
 static int cmd_site_list(struct cmd_ctx *c)
 {
-	*c->data = json_object_new_array();
-	return eg_site_foreach(c->d->st, list_one, c, &c->err);
+	struct eg_site_filter f = { .page = 1, .per_page = EG_PAGE_MAX };
+	struct json_object *v;
+	const char *str;
+	int64_t total = 0;
+	int rc;
+
+	f.name = arg_str(c, "name");
+	f.identity = arg_str(c, "identity");
+	f.pop = arg_str(c, "pop");
+	if ((str = arg_str(c, "status")) && eg_status_parse(str, &f.status))
+		return eg_fail(&c->err, EINVAL,
+			       "status '%s' is not up, down or disabled", str);
+	if ((str = arg_str(c, "traffic_type")) && eg_traffic_parse(str, &f.traffic))
+		return eg_fail(&c->err, EINVAL,
+			       "traffic type '%s' is not one of user, iot, mixed, machine, guest-wifi",
+			       str);
+	if ((str = arg_str(c, "sort"))) {
+		if (strcmp(str, "asc") && strcmp(str, "desc"))
+			return eg_fail(&c->err, EINVAL, "sort '%s' is not asc or desc", str);
+		f.desc = !strcmp(str, "desc");
+	}
+	if ((v = arg_get(c, "page"))) {
+		int64_t n = json_object_get_int64(v);
+
+		if (n < 1 || n > 100000000)
+			return eg_fail(&c->err, EINVAL, "page %lld is not a page number",
+				       (long long)n);
+		f.page = n;
+	}
+	if ((v = arg_get(c, "per_page"))) {
+		int64_t n = json_object_get_int64(v);
+
+		if (n < 1 || n > EG_PAGE_MAX)
+			return eg_fail(&c->err, EINVAL,
+				       "%lld sites per page is out of range 1-%d",
+				       (long long)n, EG_PAGE_MAX);
+		f.per_page = n;
+	}
+	*c->data = json_object_new_object();
+	json_object_object_add(*c->data, "sites", json_object_new_array());
+	rc = eg_site_query(c->d->st, &f, list_one, c, &total, &c->err);
+	if (rc)
+		return rc;
+	json_object_object_add(*c->data, "total", json_object_new_int64(total));
+	json_object_object_add(*c->data, "page", json_object_new_int(f.page));
+	json_object_object_add(*c->data, "per_page", json_object_new_int(f.per_page));
+	return 0;
+}
+
+/* A walk over the IKE SAs (sa list, or one site's in site show). */
+struct sa_walk {
+	struct cmd_ctx *c;
+	int64_t site_id;		/* site show: only this site's */
+	struct json_object *arr;	/* where the SAs go */
+	time_t now;
+};
+
+static void sa_one(const struct ike_sa *sa, void *arg);
+
+static void site_sa_one(const struct ike_sa *sa, void *arg)
+{
+	struct sa_walk *w = arg;
+
+	if (sa->site_id == w->site_id)
+		sa_one(sa, w);
+}
+
+static struct json_object *pop_json(const struct eg_pop_rec *p);
+
+/* The site's POPs: primary first, then the backups, each with its details. */
+static struct json_object *site_pops(struct cmd_ctx *c, const struct eg_site_rec *s)
+{
+	struct json_object *arr = json_object_new_array();
+	struct eg_pop_rec p;
+	struct eg_err err;
+	unsigned i;
+
+	for (i = 0; i <= s->n_backup_pops; i++) {
+		const char *name = i ? s->backup_pops[i - 1] : s->primary_pop;
+		struct json_object *o;
+
+		if (eg_pop_get(c->d->st, name, &p, &err))
+			continue;
+		o = pop_json(&p);
+		json_object_object_add(o, "role", json_object_new_string(i ? "backup" : "primary"));
+		json_object_object_add(o, "this_gateway",
+				       json_object_new_boolean(c->d->pop_name &&
+							       !strcasecmp(c->d->pop_name, name)));
+		json_object_array_add(arr, o);
+	}
+	return arr;
 }
 
 static int cmd_site_show(struct cmd_ctx *c)
@@ -325,8 +426,56 @@ static int cmd_site_show(struct cmd_ctx *c)
 	if (rc)
 		return rc;
 	*c->data = site_json(c->d, &s, secret, true);
+	json_object_object_add(*c->data, "pops", site_pops(c, &s));
+	{
+		struct sa_walk w = { .c = c, .site_id = s.id,
+				      .arr = json_object_new_array(), .now = time(NULL) };
+
+		if (c->d->tun)
+			ike_foreach(eg_tunnels_ike(c->d->tun), site_sa_one, &w);
+		json_object_object_add(*c->data, "sas", w.arr);
+	}
 	eg_site_clear(&s);
 	return 0;
+}
+
+/* Change some fields of a site; the data path and tunnels follow. */
+static int cmd_site_edit(struct cmd_ctx *c)
+{
+	struct eg_site_rec old, s;
+	const char *name, *newname;
+	int rc;
+
+	if ((rc = need_str(c, "name", &name)))
+		return rc;
+	rc = eg_site_get(c->d->st, name, &old, &c->err);
+	if (rc)
+		return rc;
+	s = old;
+	rc = site_from_args(c, &s);
+	if (!rc && (newname = arg_str(c, "new_name")))
+		copy_str(s.name, sizeof(s.name), newname);
+	if (!rc)
+		rc = eg_site_update(c->d->st, &s, &c->err);
+	if (!rc) {
+		bool moved = s.source_ip != old.source_ip;
+		bool rekey = moved || s.id_type != old.id_type ||
+			     strcasecmp(s.id_value, old.id_value) ||
+			     s.psk_len != old.psk_len ||
+			     CRYPTO_memcmp(s.psk, old.psk, s.psk_len) || !s.enabled;
+
+		/* who the peer is or how it authenticates changed: re-establish */
+		if (rekey && c->d->tun)
+			eg_tunnels_site_down(c->d->tun, s.id, "site edited");
+		if (moved && c->d->dp)
+			eg_dp_site_del(c->d->dp, old.source_ip);
+		dp_push(c->d, &s);
+		pr_info("site '%s' edited%s", s.name, rekey ? " (tunnels re-established)" : "");
+		*c->data = site_json(c->d, &s, false, false);
+	}
+	eg_site_clear(&old);
+	eg_site_clear(&s);
+	return rc;
 }
 
 /* Sites named in args "names" (list) or "name"; all must exist. */
@@ -424,6 +573,62 @@ static int cmd_site_enable(struct cmd_ctx *c)  { return site_batch(c, OP_ENABLE)
 static int cmd_site_disable(struct cmd_ctx *c) { return site_batch(c, OP_DISABLE); }
 static int cmd_site_delete(struct cmd_ctx *c)  { return site_batch(c, OP_DELETE); }
 
+/* ---- CSV import / export ---------------------------------------------------- */
+
+static int import_push(const struct eg_site_rec *s, void *arg)
+{
+	return sync_one(s, arg);
+}
+
+/* All rows or none (import.c); then every new site into the data path. */
+static int cmd_site_import(struct cmd_ctx *c)
+{
+	struct eg_import_result res = { 0 };
+	struct json_object *v, *errs;
+	const char *csv;
+	bool dry = false;
+	unsigned i;
+	int rc;
+
+	if ((rc = need_str(c, "csv", &csv)))
+		return rc;
+	if ((v = arg_get(c, "dry_run")))
+		dry = json_object_get_boolean(v);
+	rc = eg_site_import_csv(c->d->st, csv, strlen(csv), dry, &res, &c->err);
+	*c->data = json_object_new_object();
+	json_object_object_add(*c->data, "rows", json_object_new_int64(res.rows));
+	json_object_object_add(*c->data, "imported", json_object_new_int64(res.imported));
+	errs = json_object_new_array();
+	for (i = 0; i < res.n_errors; i++)
+		json_object_array_add(errs, json_object_new_string(res.errors[i]));
+	json_object_object_add(*c->data, "errors", errs);
+	if (!rc && !dry && res.imported) {
+		rc = eg_import_foreach_added(c->d->st, &res, import_push, c->d, &c->err);
+		pr_info("CSV import: %u sites added", res.imported);
+	}
+	eg_import_result_free(&res);
+	return rc;
+}
+
+static int cmd_site_export(struct cmd_ctx *c)
+{
+	struct json_object *v;
+	bool secret = false;
+	char *out = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((v = arg_get(c, "show_secret")))
+		secret = json_object_get_boolean(v);
+	rc = eg_site_export_csv(c->d->st, &out, &len, secret, &c->err);
+	if (rc)
+		return rc;
+	*c->data = json_object_new_object();
+	json_object_object_add(*c->data, "csv", json_object_new_string_len(out, len));
+	eg_site_export_free(out, len);
+	return 0;
+}
+
 /* ---- POP commands -------------------------------------------------------- */
 
 static struct json_object *pop_json(const struct eg_pop_rec *p)
@@ -495,6 +700,48 @@ static int cmd_pop_show(struct cmd_ctx *c)
 	return rc;
 }
 
+/* Change fields of a POP: gateway_ip, probe_ip, location, accepting, new_name. */
+static int pop_change(struct cmd_ctx *c, int accepting)
+{
+	struct eg_pop_rec p;
+	const char *name, *str;
+	struct json_object *v;
+	int rc;
+
+	if ((rc = need_str(c, "name", &name)))
+		return rc;
+	rc = eg_pop_get(c->d->st, name, &p, &c->err);
+	if (rc)
+		return rc;
+	if ((str = arg_str(c, "gateway_ip")) &&
+	    eg_ipv4_parse_field("gateway ip", str, &p.gateway_ip, &c->err))
+		return -EINVAL;
+	if ((str = arg_str(c, "probe_ip")) &&
+	    eg_ipv4_parse_field("probe ip", str, &p.probe_ip, &c->err))
+		return -EINVAL;
+	if ((str = arg_str(c, "location")))
+		copy_str(p.location, sizeof(p.location), str);
+	if ((str = arg_str(c, "new_name")))
+		copy_str(p.name, sizeof(p.name), str);
+	if ((v = arg_get(c, "accepting")))
+		p.accepting = json_object_get_boolean(v);
+	if (accepting >= 0)
+		p.accepting = accepting;
+	rc = eg_pop_update(c->d->st, &p, &c->err);
+	if (rc)
+		return rc;
+	if (accepting >= 0)
+		pr_info("POP '%s' %s", p.name, accepting ?
+			"accepts new tunnels again" :
+			"drained: no new IKE_SA_INIT answered, existing tunnels stay");
+	*c->data = pop_json(&p);
+	return 0;
+}
+
+static int cmd_pop_edit(struct cmd_ctx *c)    { return pop_change(c, -1); }
+static int cmd_pop_drain(struct cmd_ctx *c)   { return pop_change(c, 0); }
+static int cmd_pop_undrain(struct cmd_ctx *c) { return pop_change(c, 1); }
+
 static int cmd_pop_delete(struct cmd_ctx *c)
 {
 	const char *name;
@@ -526,11 +773,6 @@ static void ts_str(const struct ikev2_ts *ts, unsigned n, char *buf, size_t cap)
 				ip_str(ts[i].v4.start, a), len);
 	}
 }
-
-struct sa_walk {
-	struct cmd_ctx *c;
-	time_t now;
-};
 
 static void sa_one(const struct ike_sa *sa, void *arg)
 {
@@ -588,14 +830,14 @@ static void sa_one(const struct ike_sa *sa, void *arg)
 		json_object_array_add(kids, k);
 	}
 	json_object_object_add(o, "children", kids);
-	json_object_array_add(*w->c->data, o);
+	json_object_array_add(w->arr, o);
 }
 
 static int cmd_sa_list(struct cmd_ctx *c)
 {
 	struct sa_walk w = { .c = c, .now = time(NULL) };
 
-	*c->data = json_object_new_array();
+	*c->data = w.arr = json_object_new_array();
 	if (c->d->tun)
 		ike_foreach(eg_tunnels_ike(c->d->tun), sa_one, &w);
 	return 0;
@@ -647,6 +889,9 @@ static const struct {
 	{ "site.add", cmd_site_add },
 	{ "site.list", cmd_site_list },
 	{ "site.show", cmd_site_show },
+	{ "site.edit", cmd_site_edit },
+	{ "site.import", cmd_site_import },
+	{ "site.export", cmd_site_export },
 	{ "site.delete", cmd_site_delete },
 	{ "site.enable", cmd_site_enable },
 	{ "site.disable", cmd_site_disable },
@@ -654,6 +899,9 @@ static const struct {
 	{ "pop.add", cmd_pop_add },
 	{ "pop.list", cmd_pop_list },
 	{ "pop.show", cmd_pop_show },
+	{ "pop.edit", cmd_pop_edit },
+	{ "pop.drain", cmd_pop_drain },
+	{ "pop.undrain", cmd_pop_undrain },
 	{ "pop.delete", cmd_pop_delete },
 };
 

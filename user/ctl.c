@@ -111,7 +111,9 @@ static int handle_line(struct ctl_client *c, const char *line, size_t len)
 		if (data)
 			json_object_object_add(resp, "data", data);
 	} else {
-		json_object_put(data);
+		/* a failure may carry details, e.g. every bad line of an import */
+		if (data)
+			json_object_object_add(resp, "data", data);
 		if (!err[0])
 			snprintf(err, sizeof(err), "%s", strerror(-rc));
 		json_object_object_add(resp, "error", json_object_new_string(err));

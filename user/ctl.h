@@ -4,7 +4,8 @@
  *
  * A Unix stream socket (mode 0600). Each request is one JSON object on one
  * line: {"cmd": "site.add", "args": {...}}. Each answer is one line:
- * {"ok": true, "data": ...} or {"ok": false, "error": "reason"}. A client
+ * {"ok": true, "data": ...} or {"ok": false, "error": "reason"} (with "data"
+ * when there are details, e.g. every bad line of a CSV import). A client
  * may send several requests on one connection; answers come in order.
  */
 #ifndef EG_CTL_H
@@ -18,7 +19,8 @@
 
 /*
  * Handle one request. On success return 0 and set *data (may stay NULL);
- * on failure return -errno with a message in err (at most errlen bytes).
+ * on failure return -errno with a message in err (at most errlen bytes)
+ * and optionally details in *data.
  */
 typedef int (*eg_ctl_handler)(void *arg, const char *cmd,
 			      struct json_object *args,

@@ -300,15 +300,25 @@ int eg_dp_site_set(struct eg_dp *dp, uint32_t saddr, uint32_t site_id,
 	return 0;
 }
 
-int eg_dp_site_lookup(struct eg_dp *dp, uint32_t saddr, uint32_t *site_id,
-		      bool *enabled)
+int eg_dp_site_lookup(struct eg_dp *dp, uint32_t saddr, struct eg_site *out)
 {
+	return bpf_map_lookup_elem(dp->fd_sites, &saddr, out) ? -ENOENT : 0;
+}
+
+int eg_dp_site_walk(struct eg_dp *dp, eg_dp_site_cb cb, void *arg)
+{
+	__u32 key, next, *prev = NULL;
+	struct eg_site_ctr c;
 	struct eg_site s;
 
-	if (bpf_map_lookup_elem(dp->fd_sites, &saddr, &s))
-		return -ENOENT;
-	*site_id = s.site_id;
-	*enabled = s.flags & EG_SITE_ENABLED;
+	while (bpf_map_get_next_key(dp->fd_sites, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(dp->fd_sites, &key, &s) ||
+		    eg_percpu_site_sum(dp->fd_site_ctr, s.slot, &c))
+			continue;
+		cb(key, &s, &c, arg);
+	}
 	return 0;
 }
 

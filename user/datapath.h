@@ -37,9 +37,12 @@ const char *eg_dp_mode(const struct eg_dp *dp);
  */
 int eg_dp_site_set(struct eg_dp *dp, uint32_t saddr, uint32_t site_id,
 		   bool enabled);
-/* The site at saddr, if any: its store id and whether it is enabled. */
-int eg_dp_site_lookup(struct eg_dp *dp, uint32_t saddr, uint32_t *site_id,
-		      bool *enabled);
+/* The site at saddr, if any: store id, slot, flags. */
+int eg_dp_site_lookup(struct eg_dp *dp, uint32_t saddr, struct eg_site *out);
+/* Call cb for every site in eg_sites with its summed counters. */
+typedef void (*eg_dp_site_cb)(uint32_t saddr, const struct eg_site *s,
+			      const struct eg_site_ctr *c, void *arg);
+int eg_dp_site_walk(struct eg_dp *dp, eg_dp_site_cb cb, void *arg);
 /* Remove the site; its counter slot is zeroed and freed. */
 int eg_dp_site_del(struct eg_dp *dp, uint32_t saddr);
 /* Inbound SPIs (network order) of the enabled site at saddr. */

@@ -15,12 +15,14 @@
 struct eg_dp;
 struct eg_ctl;
 struct eg_tunnels;
+struct eg_status_tab;
 
 struct ipsecd {
 	struct eg_store *st;
 	struct eg_dp *dp;
 	struct eg_ctl *ctl;
 	struct eg_tunnels *tun;	/* NULL without --local-addr */
+	struct eg_status_tab *status;
 	int epfd;
 	bool stop;
 	/* configuration */

@@ -22,6 +22,7 @@
 #include "evloop.h"
 #include "ipsecd.h"
 #include "log.h"
+#include "status.h"
 #include "tunnel.h"
 
 static void usage(FILE *f)
@@ -134,7 +135,7 @@ int main(int argc, char **argv)
 	struct eg_dp_opts dpo;
 	struct eg_err err;
 	sigset_t mask;
-	time_t last_tick = 0;
+	time_t last_tick = 0, last_scan = 0;
 	int rc = EXIT_FAILURE;
 
 	if (parse_args(&d, argc, argv))
@@ -171,7 +172,7 @@ int main(int argc, char **argv)
 	dpo.pin_root = d.pin_root;
 	dpo.local_addr = d.local_addr;
 	dpo.force_generic = d.force_generic;
-	if (eg_dp_open(&d.dp, &dpo))
+	if (eg_dp_open(&d.dp, &dpo) || eg_status_open(&d.status))
 		goto out;
 	if (eg_sync_all_sites(&d))
 		goto out;
@@ -194,8 +195,13 @@ int main(int argc, char **argv)
 		time_t now = time(NULL);
 		int i, n;
 
-		if (d.tun && now != last_tick) {
-			eg_tunnels_tick(d.tun);
+		if (now != last_tick) {
+			if (d.tun)
+				eg_tunnels_tick(d.tun);
+			if (now - last_scan >= EG_SCAN_SECS) {
+				eg_status_scan(d.status, &d);
+				last_scan = now;
+			}
 			last_tick = now;
 		}
 		n = epoll_wait(d.epfd, evs, 32, 1000);
@@ -214,6 +220,7 @@ out:
 	eg_ctl_close(d.ctl);
 	eg_tunnels_close(d.tun);
 	eg_dp_close(d.dp);
+	eg_status_close(d.status);
 	if (sig_ev.fd >= 0)
 		close(sig_ev.fd);
 	if (d.epfd >= 0)

@@ -11,8 +11,8 @@
  * C code validates first so that the operator gets a precise message; the
  * schema repeats every rule it can express (CHECK, UNIQUE, FOREIGN KEY,
  * triggers) so that a bug or a hand-edited database cannot store a site the
- * data path would choke on. All SQL is static and takes values through bound
- * parameters only.
+ * data path would choke on. All SQL is static, or for the site list joined
+ * from static fragments, and takes values through bound parameters only.
  *
  * PSKs are bound with SQLITE_STATIC (no copy on our side) and copied out only
  * into the caller's record. SQLite's page cache still holds them; the file is
@@ -116,9 +116,45 @@ static const char schema_v1[] =
 	" PRIMARY KEY (site_id, port)"
 	") STRICT, WITHOUT ROWID;";
 
+/*
+ * Schema version 2: the CSV's encryption cipher (canonical spelling, '' =
+ * any) and the data-path status that ipsecd writes on transitions;
+ * status_since 0 means no transition recorded yet (every row migrated from
+ * v1 and every new site until ipsecd sees it).
+ *
+ * Indexes for the site list (eg_site_query): each is ordered by name
+ * ignoring case, then id, a total order, so that pages neither repeat nor
+ * skip a site; each carries the columns the filters test, so that no scan
+ * reads the table. sites_by_status and sites_by_traffic serve an equality
+ * filter; sites_by_name serves everything else and alone carries the
+ * identity, for its substring filter. They replace v1's sites_enabled and
+ * sites_traffic, which sort by exact name. sites_primary_pop stays: the
+ * foreign key and POP deletion look sites up by it.
+ *
+ * A CHECK cannot be altered in place in SQLite: a new cipher means a new
+ * migration that rebuilds the table.
+ */
+static const char schema_v2[] =
+	"ALTER TABLE sites ADD COLUMN cipher TEXT NOT NULL DEFAULT '' CHECK ("
+	"   cipher IN ('', 'AES128-CBC', 'AES192-CBC', 'AES256-CBC',"
+	"   'AES128-GCM', 'AES192-GCM', 'AES256-GCM'));"
+	"ALTER TABLE sites ADD COLUMN up INTEGER NOT NULL DEFAULT 0"
+	" CHECK (up IN (0, 1));"
+	"ALTER TABLE sites ADD COLUMN status_since INTEGER NOT NULL DEFAULT 0"
+	" CHECK (status_since >= 0);"
+	"DROP INDEX sites_enabled;"
+	"DROP INDEX sites_traffic;"
+	"CREATE INDEX sites_by_name ON sites (name COLLATE NOCASE, id,"
+	" enabled, up, traffic_type, primary_pop, id_value);"
+	"CREATE INDEX sites_by_status ON sites (enabled, name COLLATE NOCASE,"
+	" id, up, traffic_type, primary_pop);"
+	"CREATE INDEX sites_by_traffic ON sites (traffic_type,"
+	" name COLLATE NOCASE, id, enabled, up, primary_pop);";
+
 /* Version i + 1 is reached by applying migrations[i]. Append, never edit. */
 static const struct eg_migration migrations[] = {
 	{ .sql = schema_v1 },
+	{ .sql = schema_v2 },
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == EG_STORE_SCHEMA_VERSION,
@@ -127,7 +163,10 @@ _Static_assert(ARRAY_SIZE(migrations) == EG_STORE_SCHEMA_VERSION,
 #define SITE_COLS							\
 	"s.id, s.name, s.id_type, s.id_value, s.source_ip, s.psk, p.name,"	\
 	" s.traffic_type, s.license, s.max_bw_mbps, s.enabled, s.created,"	\
-	" s.updated FROM sites s JOIN pops p ON p.id = s.primary_pop"
+	" s.updated, s.cipher, s.up, s.status_since"				\
+	" FROM sites s JOIN pops p ON p.id = s.primary_pop"
+/* ?1 of the page queries: a JSON array of site ids */
+#define PAGE_IDS	" IN (SELECT value FROM json_each(?1))"
 #define POP_COLS							\
 	"id, name, gateway_ip, probe_ip, location, accepting, created, updated"	\
 	" FROM pops"
@@ -138,6 +177,9 @@ enum stmt_id {
 	ST_SITE_CONFLICTS, ST_SITE_EXISTS, ST_SITE_INSERT, ST_SITE_UPDATE,
 	ST_SITE_BY_NAME, ST_SITE_BY_ID, ST_SITE_BY_IDENT, ST_SITE_BY_IP,
 	ST_SITE_DELETE, ST_SITE_DELETE_ID, ST_SITE_SET_ENABLED, ST_SITE_COUNT,
+	ST_SITE_SET_STATUS, ST_READ_BEGIN, ST_SITE_MAX_ID, ST_POP_IDS_NOCASE,
+	ST_POP_BACKUP_SITES, ST_POP_PRIMARY_SITES, ST_PAGE_SITES,
+	ST_PAGE_BACKUPS, ST_PAGE_PORTS,
 	ST_BACKUPS_GET, ST_BACKUPS_DELETE, ST_BACKUP_INSERT,
 	ST_PORTS_GET, ST_PORTS_DELETE, ST_PORT_INSERT,
 	ST_POP_ID, ST_POP_BY_NAME, ST_POP_NAME_TAKEN, ST_POP_EXISTS,
@@ -162,13 +204,14 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_SITE_INSERT]	=
 		"INSERT INTO sites (name, id_type, id_value, source_ip, psk,"
 		" primary_pop, traffic_type, license, max_bw_mbps, enabled,"
-		" created, updated)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+		" cipher, created, updated)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+		" ?12)",
 	[ST_SITE_UPDATE]	=
 		"UPDATE sites SET name = ?1, id_type = ?2, id_value = ?3,"
 		" source_ip = ?4, psk = ?5, primary_pop = ?6,"
 		" traffic_type = ?7, license = ?8, max_bw_mbps = ?9,"
-		" enabled = ?10, updated = ?11 WHERE id = ?12",
+		" enabled = ?10, cipher = ?11, updated = ?12 WHERE id = ?13",
 	[ST_SITE_BY_NAME]	= "SELECT " SITE_COLS " WHERE s.name = ?1",
 	[ST_SITE_BY_ID]		= "SELECT " SITE_COLS " WHERE s.id = ?1",
 	[ST_SITE_BY_IDENT]	= "SELECT " SITE_COLS
@@ -179,6 +222,26 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_SITE_SET_ENABLED]	=
 		"UPDATE sites SET enabled = ?2, updated = ?3 WHERE name = ?1",
 	[ST_SITE_COUNT]		= "SELECT count(*) FROM sites",
+	/* runtime state, not configuration: 'updated' stays */
+	[ST_SITE_SET_STATUS]	=
+		"UPDATE sites SET up = ?2, status_since = ?3 WHERE id = ?1",
+	[ST_READ_BEGIN]		= "BEGIN",
+	[ST_SITE_MAX_ID]	= "SELECT coalesce(max(id), 0) FROM sites",
+	/* the exact spelling first */
+	[ST_POP_IDS_NOCASE]	=
+		"SELECT id FROM pops WHERE name = ?1 COLLATE NOCASE"
+		" ORDER BY name <> ?1, id",
+	[ST_POP_BACKUP_SITES]	=
+		"SELECT site_id FROM site_backup_pops WHERE pop_id = ?1",
+	[ST_POP_PRIMARY_SITES]	= "SELECT id FROM sites WHERE primary_pop = ?1",
+	[ST_PAGE_SITES]		= "SELECT " SITE_COLS " WHERE s.id" PAGE_IDS,
+	[ST_PAGE_BACKUPS]	=
+		"SELECT b.site_id, p.name FROM site_backup_pops b"
+		" JOIN pops p ON p.id = b.pop_id"
+		" WHERE b.site_id" PAGE_IDS " ORDER BY b.site_id, b.pref",
+	[ST_PAGE_PORTS]		=
+		"SELECT site_id, port FROM site_ports"
+		" WHERE site_id" PAGE_IDS " ORDER BY site_id, port",
 	[ST_BACKUPS_GET]	=
 		"SELECT p.name FROM site_backup_pops b"
 		" JOIN pops p ON p.id = b.pop_id"
@@ -228,6 +291,9 @@ struct eg_store {
 		int64_t id;
 		char name[EG_NAME_MAX + 1];
 	} pops[POP_CACHE_MAX];
+	/* site ids for eg_site_in_set(), during eg_site_query() only */
+	uint8_t *set;
+	int64_t set_bits;
 };
 
 /* The transaction of one API call. */
@@ -428,6 +494,8 @@ static const char *ipv4_str(uint32_t be_addr, char buf[INET_ADDRSTRLEN])
 
 /* ---- opening and migrations ---- */
 
+static void sql_in_set(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+
 static int version_read(struct eg_store *st, int *version, struct eg_err *err)
 {
 	sqlite3_stmt *stmt = NULL;
@@ -593,6 +661,14 @@ int eg_store_open_migrations(struct eg_store **stp, const char *path,
 	}
 	sqlite3_busy_timeout(st->db, EG_BUSY_TIMEOUT_MS);
 	sqlite3_db_config(st->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	/* the POP filter of eg_site_query(); not for triggers or views */
+	if (sqlite3_create_function_v2(st->db, "eg_site_in_set", 1,
+				       SQLITE_UTF8 | SQLITE_DIRECTONLY, st,
+				       sql_in_set, NULL, NULL,
+				       NULL) != SQLITE_OK) {
+		ret = db_fail(st, err, "opening database '%s'", st->path);
+		goto out;
+	}
 
 	ret = pragma(st, "PRAGMA foreign_keys = ON", NULL, err);
 	if (!ret)
@@ -634,10 +710,38 @@ out:
 	return ret;
 }
 
+const struct eg_migration *eg_store_migrations(unsigned *n)
+{
+	*n = ARRAY_SIZE(migrations);
+	return migrations;
+}
+
 int eg_store_open(struct eg_store **st, const char *path, struct eg_err *err)
 {
-	return eg_store_open_migrations(st, path, migrations,
-					ARRAY_SIZE(migrations), err);
+	int ret;
+
+	ret = eg_store_open_migrations(st, path, migrations,
+				       ARRAY_SIZE(migrations), err);
+	if (ret)
+		return ret;
+	/*
+	 * Read the list indexes into the page cache (a column that only the
+	 * index holds makes each a full scan; count(*) would read the smallest
+	 * index whatever INDEXED BY says), so that the first page of the site
+	 * list after a start costs what the next does. Best effort: a failure
+	 * shows again, with a message, where it matters.
+	 */
+	sqlite3_exec((*st)->db,
+		     "SELECT sum(length(id_value)) FROM sites"
+		     " INDEXED BY sites_by_name;"
+		     "SELECT sum(up) FROM sites INDEXED BY sites_by_status;"
+		     "SELECT sum(up) FROM sites INDEXED BY sites_by_traffic;"
+		     "SELECT sum(primary_pop) FROM sites"
+		     " INDEXED BY sites_primary_pop;"
+		     "SELECT sum(pop_id) FROM site_backup_pops"
+		     " INDEXED BY site_backup_pops_pop",
+		     NULL, NULL, NULL);
+	return 0;
 }
 
 void eg_store_close(struct eg_store *st)
@@ -648,6 +752,7 @@ void eg_store_close(struct eg_store *st)
 		return;
 	for (i = 0; i < ST__MAX; i++)
 		sqlite3_finalize(st->stmt[i]);
+	free(st->set);
 	/* an open batch is rolled back */
 	sqlite3_close_v2(st->db);
 	free(st);
@@ -811,7 +916,7 @@ out:
 	return ret;
 }
 
-/* Bind ?1..?10 of ST_SITE_INSERT / ST_SITE_UPDATE. */
+/* Bind ?1..?11 of ST_SITE_INSERT / ST_SITE_UPDATE; s is valid. */
 static int site_bind(struct eg_store *st, sqlite3_stmt *stmt,
 		     const struct eg_site_rec *s, int64_t primary,
 		     struct eg_err *err)
@@ -828,7 +933,9 @@ static int site_bind(struct eg_store *st, sqlite3_stmt *stmt,
 	    sqlite3_bind_text(stmt, 8, eg_license_name(s->license), -1,
 			      SQLITE_STATIC) ||
 	    sqlite3_bind_int64(stmt, 9, s->max_bw_mbps) ||
-	    sqlite3_bind_int(stmt, 10, s->enabled))
+	    sqlite3_bind_int(stmt, 10, s->enabled) ||
+	    sqlite3_bind_text(stmt, 11, eg_cipher_name(s->cipher), -1,
+			      SQLITE_STATIC))
 		return bind_fail(st, err);
 	return 0;
 }
@@ -980,7 +1087,7 @@ int eg_site_add(struct eg_store *st, struct eg_site_rec *s, struct eg_err *err)
 	ret = site_bind(st, stmt, s, primary, err);
 	if (ret)
 		goto out;
-	if (sqlite3_bind_int64(stmt, 11, now)) {
+	if (sqlite3_bind_int64(stmt, 12, now)) {
 		ret = bind_fail(st, err);
 		goto out;
 	}
@@ -998,7 +1105,13 @@ out:
 	stmt_done(stmt);
 	ret = op_end(st, &op, ret, err);
 	if (!ret) {
+		/* as stored: canonical cipher, no status recorded yet */
+		const char *cipher = eg_cipher_name(s->cipher);
+
+		strcpy(s->cipher, cipher);
 		s->id = id;
+		s->up = false;
+		s->status_since = 0;
 		s->created = now;
 		s->updated = now;
 	}
@@ -1054,8 +1167,8 @@ int eg_site_update(struct eg_store *st, const struct eg_site_rec *s,
 	ret = site_bind(st, stmt, s, primary, err);
 	if (ret)
 		goto out;
-	if (sqlite3_bind_int64(stmt, 11, now) ||
-	    sqlite3_bind_int64(stmt, 12, s->id)) {
+	if (sqlite3_bind_int64(stmt, 12, now) ||
+	    sqlite3_bind_int64(stmt, 13, s->id)) {
 		ret = bind_fail(st, err);
 		goto out;
 	}
@@ -1071,15 +1184,14 @@ out:
 	return op_end(st, &op, ret, err);
 }
 
-/* Fill s from the current row of a SITE_COLS query, with POPs and ports. */
-static int site_row(struct eg_store *st, sqlite3_stmt *row,
-		    struct eg_site_rec *s, struct eg_err *err)
+/* Fill s from the current row of a SITE_COLS query, without POPs and ports. */
+static int site_cols(sqlite3_stmt *row, struct eg_site_rec *s,
+		     struct eg_err *err)
 {
-	sqlite3_stmt *stmt = NULL;
 	const void *psk;
 	char tmp[32];
 	size_t n;
-	int ret, rc;
+	int ret;
 
 	eg_site_clear(s);
 	s->id = sqlite3_column_int64(row, 0);
@@ -1112,12 +1224,62 @@ static int site_row(struct eg_store *st, sqlite3_stmt *row,
 		ret = col_text(row, 8, tmp, sizeof(tmp), err);
 	if (!ret && eg_license_parse(tmp, &s->license))
 		ret = eg_fail(err, EIO, "database holds license '%s'", tmp);
+	if (!ret)
+		ret = col_text(row, 13, s->cipher, sizeof(s->cipher), err);
 	if (ret)
 		goto out;
 	s->max_bw_mbps = sqlite3_column_int64(row, 9);
 	s->enabled = sqlite3_column_int(row, 10);
 	s->created = sqlite3_column_int64(row, 11);
 	s->updated = sqlite3_column_int64(row, 12);
+	s->up = sqlite3_column_int(row, 14);
+	s->status_since = sqlite3_column_int64(row, 15);
+out:
+	if (ret)
+		eg_site_clear(s);
+	return ret;
+}
+
+/* Append the backup POP name in column col of row to s. */
+static int site_add_backup(struct eg_site_rec *s, sqlite3_stmt *row, int col,
+			   struct eg_err *err)
+{
+	int ret;
+
+	if (s->n_backup_pops >= EG_MAX_BACKUP_POPS)
+		return eg_fail(err, EIO, "site '%s' has too many backup POPs",
+			       s->name);
+	ret = col_text(row, col, s->backup_pops[s->n_backup_pops],
+		       sizeof(s->backup_pops[0]), err);
+	if (!ret)
+		s->n_backup_pops++;
+	return ret;
+}
+
+/* Append the port in column col of row to s. */
+static int site_add_port(struct eg_site_rec *s, sqlite3_stmt *row, int col,
+			 struct eg_err *err)
+{
+	if (s->n_ports >= EG_MAX_CUSTOM_PORTS)
+		return eg_fail(err, EIO, "site '%s' has too many ports",
+			       s->name);
+	s->ports[s->n_ports++] = sqlite3_column_int(row, col);
+	return 0;
+}
+
+/*
+ * Fill s from the current row of a SITE_COLS query, with POPs and ports:
+ * one query each, fine for one site (lists read them in bulk).
+ */
+static int site_row(struct eg_store *st, sqlite3_stmt *row,
+		    struct eg_site_rec *s, struct eg_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int ret, rc = SQLITE_DONE;
+
+	ret = site_cols(row, s, err);
+	if (ret)
+		return ret;
 
 	/* row is still stepped, so these read the same snapshot */
 	ret = stmt_get(st, ST_BACKUPS_GET, &stmt, err);
@@ -1127,19 +1289,12 @@ static int site_row(struct eg_store *st, sqlite3_stmt *row,
 		ret = bind_fail(st, err);
 		goto out;
 	}
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW &&
-	       s->n_backup_pops < EG_MAX_BACKUP_POPS) {
-		ret = col_text(stmt, 0, s->backup_pops[s->n_backup_pops],
-			       sizeof(s->backup_pops[0]), err);
-		if (ret)
-			goto out;
-		s->n_backup_pops++;
-	}
+	while (!ret && (rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		ret = site_add_backup(s, stmt, 0, err);
+	if (ret)
+		goto out;
 	if (rc != SQLITE_DONE) {
-		ret = rc == SQLITE_ROW ?
-			eg_fail(err, EIO, "site '%s' has too many backup POPs",
-				s->name) :
-			db_fail(st, err, "reading backup POPs of '%s'", s->name);
+		ret = db_fail(st, err, "reading backup POPs of '%s'", s->name);
 		goto out;
 	}
 	stmt_done(stmt);
@@ -1151,14 +1306,10 @@ static int site_row(struct eg_store *st, sqlite3_stmt *row,
 		ret = bind_fail(st, err);
 		goto out;
 	}
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW &&
-	       s->n_ports < EG_MAX_CUSTOM_PORTS)
-		s->ports[s->n_ports++] = sqlite3_column_int(stmt, 0);
-	if (rc != SQLITE_DONE)
-		ret = rc == SQLITE_ROW ?
-			eg_fail(err, EIO, "site '%s' has too many ports",
-				s->name) :
-			db_fail(st, err, "reading ports of '%s'", s->name);
+	while (!ret && (rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		ret = site_add_port(s, stmt, 0, err);
+	if (!ret && rc != SQLITE_DONE)
+		ret = db_fail(st, err, "reading ports of '%s'", s->name);
 out:
 	stmt_done(stmt);
 	if (ret)
@@ -1313,31 +1464,607 @@ int eg_site_set_enabled(struct eg_store *st, const char *name, bool enabled,
 	return site_by_name_write(st, ST_SITE_SET_ENABLED, name, enabled, err);
 }
 
+/* Move a child scan (site id in column 0) past site s, adding its rows. */
+static int children_merge(struct eg_store *st, sqlite3_stmt *stmt, int *rc,
+			  struct eg_site_rec *s, bool backups,
+			  struct eg_err *err)
+{
+	int64_t id;
+	int ret;
+
+	if (*rc == SQLITE_OK)		/* not stepped yet */
+		*rc = sqlite3_step(stmt);
+	while (*rc == SQLITE_ROW &&
+	       (id = sqlite3_column_int64(stmt, 0)) <= s->id) {
+		if (id == s->id) {
+			ret = backups ? site_add_backup(s, stmt, 1, err) :
+					site_add_port(s, stmt, 1, err);
+			if (ret)
+				return ret;
+		}
+		*rc = sqlite3_step(stmt);
+	}
+	if (*rc != SQLITE_ROW && *rc != SQLITE_DONE)
+		return db_fail(st, err, "listing sites");
+	return 0;
+}
+
+/*
+ * Sites, backup POPs and ports are three scans in site id order, merged
+ * here: no query per site. Not cached: cb may start another foreach. The
+ * site scan is started first; while it runs the connection keeps its read
+ * snapshot, so the other two read the same one (cb's own writes may show,
+ * as they would in any open SELECT).
+ */
 int eg_site_foreach(struct eg_store *st, eg_site_cb cb, void *arg,
 		    struct eg_err *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	static const char *const sql[] = {
+		"SELECT " SITE_COLS " ORDER BY s.id",
+		"SELECT b.site_id, p.name FROM site_backup_pops b"
+		" JOIN pops p ON p.id = b.pop_id ORDER BY b.site_id, b.pref",
+		"SELECT site_id, port FROM site_ports ORDER BY site_id, port",
+	};
+	sqlite3_stmt *stmt[ARRAY_SIZE(sql)] = { NULL };
+	int rc[ARRAY_SIZE(sql)] = { SQLITE_OK };
 	struct eg_site_rec s;
-	int ret = 0, rc;
+	int ret = 0;
+	unsigned i;
 
-	/* not cached: cb may start another foreach */
-	if (sqlite3_prepare_v2(st->db, "SELECT " SITE_COLS " ORDER BY s.id",
-			       -1, &stmt, NULL) != SQLITE_OK) {
-		ret = db_fail(st, err, "listing sites");
-		goto out;
+	for (i = 0; i < ARRAY_SIZE(sql); i++) {
+		if (sqlite3_prepare_v2(st->db, sql[i], -1, &stmt[i],
+				       NULL) != SQLITE_OK) {
+			ret = db_fail(st, err, "listing sites");
+			goto out;
+		}
 	}
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		ret = site_row(st, stmt, &s, err);
+	while ((rc[0] = sqlite3_step(stmt[0])) == SQLITE_ROW) {
+		ret = site_cols(stmt[0], &s, err);
+		if (!ret)
+			ret = children_merge(st, stmt[1], &rc[1], &s, true,
+					     err);
+		if (!ret)
+			ret = children_merge(st, stmt[2], &rc[2], &s, false,
+					     err);
 		if (!ret)
 			ret = cb(&s, arg);
 		eg_site_clear(&s);
 		if (ret)
 			goto out;
 	}
-	if (rc != SQLITE_DONE)
+	if (rc[0] != SQLITE_DONE)
 		ret = db_fail(st, err, "listing sites");
 out:
+	for (i = 0; i < ARRAY_SIZE(sql); i++)
+		sqlite3_finalize(stmt[i]);
+	return ret;
+}
+
+int eg_site_set_status(struct eg_store *st, int64_t id, bool up, int64_t since,
+		       struct eg_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int ret;
+
+	if (since < 0)
+		return eg_fail(err, EINVAL,
+			       "status since %lld is before 1970 (unix seconds expected)",
+			       (long long)since);
+	/* one statement: atomic on its own, in a batch or not */
+	ret = stmt_get(st, ST_SITE_SET_STATUS, &stmt, err);
+	if (ret)
+		return ret;
+	if (sqlite3_bind_int64(stmt, 1, id) || sqlite3_bind_int(stmt, 2, up) ||
+	    sqlite3_bind_int64(stmt, 3, since))
+		ret = bind_fail(st, err);
+	else
+		ret = step_done(st, stmt, err, "recording a site status");
+	if (!ret && !sqlite3_changes(st->db))
+		ret = eg_fail(err, ENOENT, "no site with id %lld",
+			      (long long)id);
+	stmt_done(stmt);
+	return ret;
+}
+
+/* ---- the site list ---- */
+
+/*
+ * eg_site_query(), as the IPSec page uses it:
+ *  - Order: name ignoring case (SQLite's NOCASE: ASCII A-Z folded to a-z,
+ *    so "_x" < "Alpha" < "beta" < "Zulu"), then id: "HQ" and "hq" come in
+ *    the order they were created, and a page boundary never falls between
+ *    two rows that compare equal. desc reverses both.
+ *  - Name and identity match as substrings ignoring ASCII case; '%' and '_'
+ *    are plain characters. A filter longer than any name (identity)
+ *    matches nothing. "" is no filter, for the POP too.
+ *  - Status: up = enabled and up, down = enabled and not up, disabled =
+ *    not enabled. POP: primary or backup, name ignoring case; when several
+ *    POPs share that name ignoring case, a site of any of them matches. An
+ *    unknown POP is -ENOENT.
+ *  - A page past the end gives no rows and the real total. cb NULL: total
+ *    only; total NULL: not wanted.
+ *
+ * It runs in four steps, inside one read transaction:
+ *  1. POP filter: the sites with the POP as backup (and as primary, for
+ *     the other POPs when several match the name ignoring case) go into a
+ *     bitmap that eg_site_in_set(id) tests, so the filter is
+ *     "s.primary_pop = :pop OR eg_site_in_set(s.id)" evaluated in the scan.
+ *     "s.id IN (SELECT site_id ...)" costs an ephemeral b-tree probe per
+ *     row: 3x slower over 100k sites.
+ *  2. count(*) of the matches.
+ *  3. the ids of the page: LIMIT/OFFSET over an index in list order. A page
+ *     in the second half is read from the other end, so that at most half
+ *     of the matches are stepped over.
+ *     With a substring filter, 2 and 3 are one pass instead: each scanned
+ *     row costs a LIKE, so all matching ids are stepped through once,
+ *     counted, and the page's kept (100k rows: one scan of ~12 ms instead of
+ *     up to two; a sparse match no longer scans everything twice).
+ *  4. the page's rows, backup POPs and ports: one query each for all ids.
+ * Callbacks run after the transaction ends, so they may write.
+ *
+ * The filters are fixed SQL fragments joined with AND; values are bound.
+ * Every index of the list holds name (case ignored), id, enabled, up,
+ * traffic type and primary POP, so every scan stays in one index. Only
+ * sites_by_name holds the identity: with an identity filter, a '+' on the
+ * status and traffic terms keeps the planner off the other two.
+ */
+#define LIST_SQL_MAX	640
+#define SET_MAX_ID	(1LL << 28)	/* a 32 MiB bitmap at worst */
+
+struct sql_buf {
+	char s[LIST_SQL_MAX];
+	size_t n;
+};
+
+static void sql_add(struct sql_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void sql_add(struct sql_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(b->s + b->n, sizeof(b->s) - b->n, fmt, ap);
+	va_end(ap);
+	/* a cut statement fails to prepare; never with these fragments */
+	if (n > 0)
+		b->n += (size_t)n < sizeof(b->s) - b->n ?
+			(size_t)n : sizeof(b->s) - b->n - 1;
+}
+
+/* name_pat, ident_pat: NULL when not filtering on them. */
+static void list_where(struct sql_buf *b, const struct eg_site_filter *f,
+		       const char *name_pat, const char *ident_pat)
+{
+	bool by_name = name_pat, by_ident = ident_pat;
+	const char *plus = by_ident ? "+" : "";
+	const char *and = " WHERE ";
+
+	if (by_name) {
+		sql_add(b, "%ss.name LIKE :name ESCAPE '\\'", and);
+		and = " AND ";
+	}
+	if (by_ident) {
+		sql_add(b, "%ss.id_value LIKE :ident ESCAPE '\\'", and);
+		and = " AND ";
+	}
+	if (f->status == EG_STATUS_DISABLED) {
+		sql_add(b, "%s%ss.enabled = 0", and, plus);
+		and = " AND ";
+	} else if (f->status != EG_STATUS_ANY) {
+		sql_add(b, "%s%ss.enabled = 1 AND %ss.up = %d", and, plus, plus,
+			f->status == EG_STATUS_UP);
+		and = " AND ";
+	}
+	if (f->traffic) {
+		sql_add(b, "%s%ss.traffic_type = :traffic", and, plus);
+		and = " AND ";
+	}
+	if (f->pop && *f->pop)
+		sql_add(b, "%s(s.primary_pop = :pop OR eg_site_in_set(s.id))",
+			and);
+}
+
+/* "%s%" LIKE pattern for substring s, or false when s is too long. */
+static bool like_pattern(const char *s, size_t max, char *buf)
+{
+	size_t o = 0;
+
+	if (strlen(s) > max)
+		return false;
+	buf[o++] = '%';
+	for (; *s; s++) {
+		if (*s == '%' || *s == '_' || *s == '\\')
+			buf[o++] = '\\';
+		buf[o++] = *s;
+	}
+	buf[o++] = '%';
+	buf[o] = '\0';
+	return true;
+}
+
+static void sql_in_set(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const struct eg_store *st = sqlite3_user_data(ctx);
+	sqlite3_int64 id = sqlite3_value_int64(argv[0]);
+
+	(void)argc;
+	sqlite3_result_int(ctx, st->set && id >= 0 && id < st->set_bits &&
+				((st->set[id >> 3] >> (id & 7)) & 1));
+}
+
+/* Add the ids a one-parameter query returns (column 0) to the set. */
+static int set_add_query(struct eg_store *st, enum stmt_id q, int64_t param,
+			 struct eg_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int64_t id;
+	int ret, rc;
+
+	ret = stmt_get(st, q, &stmt, err);
+	if (ret)
+		return ret;
+	if (sqlite3_bind_int64(stmt, 1, param)) {
+		ret = bind_fail(st, err);
+		goto out;
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		id = sqlite3_column_int64(stmt, 0);
+		if (id >= 0 && id < st->set_bits)
+			st->set[id >> 3] |= 1 << (id & 7);
+	}
+	if (rc != SQLITE_DONE)
+		ret = db_fail(st, err, "reading the sites of a POP");
+out:
+	stmt_done(stmt);
+	return ret;
+}
+
+/*
+ * Step 1: *pop = the POP named name (the exact spelling if there is one);
+ * the set = sites with it as backup, and with any other POP of that name
+ * ignoring case as primary or backup.
+ */
+static int list_pop_set(struct eg_store *st, const char *name, int64_t *pop,
+			struct eg_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	char q[QUOTE_MAX];
+	int64_t id, max;
+	bool found = false;
+	int ret, rc = SQLITE_DONE;
+
+	ret = stmt_get(st, ST_SITE_MAX_ID, &stmt, err);
+	if (ret)
+		return ret;
+	ret = step_row(st, stmt, err, "listing sites");
+	max = ret == 1 ? sqlite3_column_int64(stmt, 0) : 0;
+	stmt_done(stmt);
+	stmt = NULL;
+	if (ret < 0)
+		return ret;
+	if (max < 0 || max >= SET_MAX_ID)
+		return eg_fail(err, EOVERFLOW,
+			       "site id %lld is too large for the POP filter",
+			       (long long)max);
+	st->set_bits = max + 1;
+	st->set = calloc(max / 8 + 1, 1);
+	if (!st->set)
+		return eg_fail(err, ENOMEM, "out of memory");
+
+	ret = stmt_get(st, ST_POP_IDS_NOCASE, &stmt, err);
+	if (ret)
+		return ret;
+	if (sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC)) {
+		ret = bind_fail(st, err);
+		goto out;
+	}
+	while (!ret && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		id = sqlite3_column_int64(stmt, 0);
+		if (!found)
+			*pop = id;
+		else
+			ret = set_add_query(st, ST_POP_PRIMARY_SITES, id, err);
+		if (!ret)
+			ret = set_add_query(st, ST_POP_BACKUP_SITES, id, err);
+		found = true;
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = db_fail(st, err, "looking up a POP");
+	if (!ret && !found)
+		ret = eg_fail(err, ENOENT, "unknown POP '%s'",
+			      eg_escape(q, sizeof(q), name));
+out:
+	stmt_done(stmt);
+	return ret;
+}
+
+static int list_bind(struct eg_store *st, sqlite3_stmt *stmt,
+		     const struct eg_site_filter *f, const char *name_pat,
+		     const char *ident_pat, int64_t pop, struct eg_err *err)
+{
+	int i;
+
+#define BIND(what, call)						\
+	do {								\
+		i = sqlite3_bind_parameter_index(stmt, what);		\
+		if (i && (call))					\
+			return bind_fail(st, err);			\
+	} while (0)
+	BIND(":name", sqlite3_bind_text(stmt, i, name_pat, -1, SQLITE_STATIC));
+	BIND(":ident", sqlite3_bind_text(stmt, i, ident_pat, -1,
+					 SQLITE_STATIC));
+	BIND(":traffic", sqlite3_bind_text(stmt, i, eg_traffic_name(f->traffic),
+					   -1, SQLITE_STATIC));
+	BIND(":pop", sqlite3_bind_int64(stmt, i, pop));
+#undef BIND
+	return 0;
+}
+
+/* Step 4: fill recs[i] for ids[i], i < n. */
+static int list_fetch(struct eg_store *st, const int64_t *ids, unsigned n,
+		      struct eg_site_rec *recs, struct eg_err *err)
+{
+	static const enum stmt_id q[] = { ST_PAGE_SITES, ST_PAGE_BACKUPS,
+					  ST_PAGE_PORTS };
+	char json[EG_PAGE_MAX * 21 + 2];
+	bool filled[EG_PAGE_MAX] = { false };
+	sqlite3_stmt *stmt = NULL;
+	unsigned i, k, slot = 0;
+	size_t o = 0;
+	int64_t id;
+	int ret = 0, rc = SQLITE_DONE;
+
+	json[o++] = '[';
+	for (i = 0; i < n; i++)
+		o += snprintf(json + o, sizeof(json) - o, "%s%lld",
+			      i ? "," : "", (long long)ids[i]);
+	snprintf(json + o, sizeof(json) - o, "]");
+
+	for (k = 0; k < ARRAY_SIZE(q) && !ret; k++) {
+		ret = stmt_get(st, q[k], &stmt, err);
+		if (ret)
+			break;
+		if (sqlite3_bind_text(stmt, 1, json, -1, SQLITE_STATIC))
+			ret = bind_fail(st, err);
+		while (!ret && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+			id = sqlite3_column_int64(stmt, 0);
+			/* children come grouped by site: try the last one */
+			if (ids[slot] != id)
+				for (slot = 0; slot < n && ids[slot] != id;
+				     slot++)
+					;
+			if (slot == n) {
+				slot = 0;
+				continue;
+			}
+			if (k == 0) {
+				ret = site_cols(stmt, &recs[slot], err);
+				filled[slot] = !ret;
+			} else if (k == 1) {
+				ret = site_add_backup(&recs[slot], stmt, 1,
+						      err);
+			} else {
+				ret = site_add_port(&recs[slot], stmt, 1, err);
+			}
+		}
+		if (!ret && rc != SQLITE_DONE)
+			ret = db_fail(st, err, "listing sites");
+		stmt_done(stmt);
+		stmt = NULL;
+		/* the page's ids came from the same snapshot */
+		for (i = 0; k == 0 && !ret && i < n; i++)
+			if (!filled[i])
+				ret = eg_fail(err, EIO,
+					      "site %lld vanished while listing",
+					      (long long)ids[i]);
+	}
+	return ret;
+}
+
+static int list_prepare(struct eg_store *st, struct sql_buf *sql,
+			const struct eg_site_filter *f, const char *name_pat,
+			const char *ident_pat, int64_t pop,
+			sqlite3_stmt **stmt, struct eg_err *err)
+{
+	int ret;
+
+	if (sqlite3_prepare_v2(st->db, sql->s, -1, stmt, NULL) != SQLITE_OK)
+		return db_fail(st, err, "listing sites");
+	ret = list_bind(st, *stmt, f, name_pat, ident_pat, pop, err);
+	if (ret) {
+		sqlite3_finalize(*stmt);
+		*stmt = NULL;
+	}
+	return ret;
+}
+
+static void list_order(struct sql_buf *sql, bool desc)
+{
+	const char *dir = desc ? "DESC" : "ASC";
+
+	sql_add(sql, " ORDER BY s.name COLLATE NOCASE %s, s.id %s", dir, dir);
+}
+
+/* Steps 2 and 3 for substring filters: all matches, once. */
+static int list_one_pass(struct eg_store *st, const struct eg_site_filter *f,
+			 const char *name_pat, const char *ident_pat,
+			 int64_t pop, int64_t off, int64_t *ids, unsigned *n,
+			 int64_t *n_all, struct eg_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	struct sql_buf sql = { .n = 0 };
+	int ret, rc;
+
+	sql_add(&sql, "SELECT s.id FROM sites s");
+	list_where(&sql, f, name_pat, ident_pat);
+	list_order(&sql, f->desc);
+	ret = list_prepare(st, &sql, f, name_pat, ident_pat, pop, &stmt, err);
+	if (ret)
+		return ret;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (*n_all >= off && *n < f->per_page)
+			ids[(*n)++] = sqlite3_column_int64(stmt, 0);
+		++*n_all;
+	}
+	if (rc != SQLITE_DONE)
+		ret = db_fail(st, err, "listing sites");
 	sqlite3_finalize(stmt);
+	return ret;
+}
+
+/* Steps 2 and 3 otherwise: count(*), then LIMIT/OFFSET; ids NULL: count. */
+static int list_two_pass(struct eg_store *st, const struct eg_site_filter *f,
+			 int64_t pop, int64_t off, int64_t *ids, unsigned *n,
+			 int64_t *n_all, struct eg_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	struct sql_buf sql = { .n = 0 };
+	int ret, rc = SQLITE_DONE;
+	int64_t tmp, skip;
+	unsigned i, want;
+	bool rev;
+
+	sql_add(&sql, "SELECT count(*) FROM sites s");
+	list_where(&sql, f, NULL, NULL);
+	ret = list_prepare(st, &sql, f, NULL, NULL, pop, &stmt, err);
+	if (ret)
+		return ret;
+	ret = step_row(st, stmt, err, "counting sites");
+	if (ret == 1)
+		*n_all = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	if (ret < 0)
+		return ret;
+	ret = 0;
+	if (!ids || off >= *n_all)
+		return 0;
+
+	/* from the nearer end: then at most half of the matches are skipped */
+	want = *n_all - off < f->per_page ? *n_all - off : f->per_page;
+	skip = *n_all - off - want;
+	rev = skip < off;
+	if (!rev)
+		skip = off;
+	sql.n = 0;
+	sql_add(&sql, "SELECT s.id FROM sites s");
+	list_where(&sql, f, NULL, NULL);
+	list_order(&sql, f->desc != rev);
+	sql_add(&sql, " LIMIT :limit OFFSET :offset");
+	ret = list_prepare(st, &sql, f, NULL, NULL, pop, &stmt, err);
+	if (ret)
+		return ret;
+	if (sqlite3_bind_int(stmt, sqlite3_bind_parameter_index(stmt, ":limit"),
+			     want) ||
+	    sqlite3_bind_int64(stmt,
+			       sqlite3_bind_parameter_index(stmt, ":offset"),
+			       skip)) {
+		sqlite3_finalize(stmt);
+		return bind_fail(st, err);
+	}
+	while (*n < want && (rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		ids[(*n)++] = sqlite3_column_int64(stmt, 0);
+	if (*n < want && rc != SQLITE_DONE)
+		ret = db_fail(st, err, "listing sites");
+	sqlite3_finalize(stmt);
+	for (i = 0; rev && i < *n / 2; i++) {
+		tmp = ids[i];
+		ids[i] = ids[*n - 1 - i];
+		ids[*n - 1 - i] = tmp;
+	}
+	return ret;
+}
+
+static int list_check(const struct eg_site_filter *f, struct eg_err *err)
+{
+	if (!f)
+		return eg_fail(err, EINVAL, "no site filter given");
+	if (f->page < 1)
+		return eg_fail(err, EINVAL,
+			       "page %u is out of range: pages start at 1",
+			       f->page);
+	if (f->per_page < 1 || f->per_page > EG_PAGE_MAX)
+		return eg_fail(err, EINVAL,
+			       "%u sites per page is out of range 1-%d",
+			       f->per_page, EG_PAGE_MAX);
+	if ((unsigned)f->status > EG_STATUS_DISABLED)
+		return eg_fail(err, EINVAL,
+			       "unknown status %d (expected any, up, down or disabled)",
+			       (int)f->status);
+	if (f->traffic && !eg_traffic_name(f->traffic))
+		return eg_fail(err, EINVAL,
+			       "unknown traffic type %d (expected user, iot, mixed, machine or guest-wifi)",
+			       (int)f->traffic);
+	return 0;
+}
+
+int eg_site_query(struct eg_store *st, const struct eg_site_filter *f,
+		  eg_site_cb cb, void *arg, int64_t *total, struct eg_err *err)
+{
+	char name_pat[2 * EG_NAME_MAX + 3], ident_pat[2 * EG_IDENT_MAX + 3];
+	int64_t ids[EG_PAGE_MAX], n_all = 0, off, pop = 0;
+	struct eg_site_rec *recs = NULL;
+	bool by_name, by_ident, own = false;
+	unsigned n = 0, i;
+	int ret;
+
+	if (total)
+		*total = 0;
+	ret = list_check(f, err);
+	if (ret)
+		return ret;
+	by_name = f->name && *f->name;
+	by_ident = f->identity && *f->identity;
+	/* longer than any value: nothing matches */
+	if ((by_name && !like_pattern(f->name, EG_NAME_MAX, name_pat)) ||
+	    (by_ident && !like_pattern(f->identity, EG_IDENT_MAX, ident_pat)))
+		return 0;
+
+	if (sqlite3_get_autocommit(st->db)) {
+		ret = run(st, ST_READ_BEGIN, err);
+		if (ret)
+			return ret;
+		own = true;
+	}
+	if (f->pop && *f->pop) {
+		ret = list_pop_set(st, f->pop, &pop, err);
+		if (ret)
+			goto out;
+	}
+
+	off = (int64_t)(f->page - 1) * f->per_page;
+	if (by_name || by_ident)
+		ret = list_one_pass(st, f, by_name ? name_pat : NULL,
+				    by_ident ? ident_pat : NULL, pop, off, ids,
+				    &n, &n_all, err);
+	else
+		ret = list_two_pass(st, f, pop, off, cb ? ids : NULL, &n,
+				    &n_all, err);
+	if (ret || !n || !cb)
+		goto out;
+
+	/* step 4: the rows */
+	recs = calloc(n ?: 1, sizeof(*recs));
+	if (!recs) {
+		ret = eg_fail(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	ret = list_fetch(st, ids, n, recs, err);
+out:
+	free(st->set);
+	st->set = NULL;
+	st->set_bits = 0;
+	if (own && !ret)
+		ret = run(st, ST_COMMIT, err);
+	if (own && !sqlite3_get_autocommit(st->db))
+		run(st, ST_ROLLBACK, NULL);
+	if (!ret && total)
+		*total = n_all;
+	for (i = 0; !ret && recs && i < n; i++)
+		ret = cb(&recs[i], arg);
+	for (i = 0; recs && i < n; i++)
+		eg_site_clear(&recs[i]);
+	free(recs);
 	return ret;
 }
 

@@ -22,7 +22,12 @@
 #define EG_MAX_BACKUP_POPS	9
 #define EG_MAX_CUSTOM_PORTS	32
 #define EG_LOCATION_MAX		64
-#define EG_STORE_SCHEMA_VERSION	1
+#define EG_STORE_SCHEMA_VERSION	2
+#define EG_CIPHER_MAX		16
+#define EG_PAGE_MAX		100	/* sites per page, the IPSec page's limit */
+/* accepted "encryption cipher" values (CSV and site add/edit) */
+#define EG_CIPHERS { "AES128-CBC", "AES192-CBC", "AES256-CBC", "AES128-GCM", \
+		     "AES192-GCM", "AES256-GCM", NULL }
 
 struct eg_err {
 	char msg[256];
@@ -53,8 +58,35 @@ struct eg_site_rec {
 	uint16_t ports[EG_MAX_CUSTOM_PORTS];	/* custom TCP ports, host order */
 	unsigned n_ports;
 	uint32_t max_bw_mbps;		/* 0 = no limit configured */
+	char cipher[EG_CIPHER_MAX + 1];	/* CSV "encryption cipher": "" = any of
+					 * the table, else one of EG_CIPHERS */
 	bool enabled;
+	/* Data-path status kept by ipsecd (schema v2): up = keepalive or IKE
+	 * seen in the last minute; changes are written on transitions only. */
+	bool up;
+	int64_t status_since;		/* unix seconds of the last transition */
 	int64_t created, updated;	/* unix seconds */
+};
+
+/* Site status as listed and filtered: disabled wins over up/down. */
+enum eg_status { EG_STATUS_ANY = 0, EG_STATUS_UP, EG_STATUS_DOWN,
+		 EG_STATUS_DISABLED };
+int eg_status_parse(const char *s, enum eg_status *st);
+const char *eg_site_status_name(const struct eg_site_rec *s);
+
+/*
+ * A page of the site list (the IPSec page: filters combine with AND).
+ * Answered from indexes: name order, enabled/up, primary POP, traffic type.
+ */
+struct eg_site_filter {
+	const char *name;		/* substring of the name, ignoring case */
+	const char *identity;		/* substring of the source identity */
+	enum eg_status status;		/* EG_STATUS_ANY = any */
+	const char *pop;		/* primary or backup POP, exact name */
+	enum eg_traffic traffic;	/* 0 = any */
+	bool desc;			/* sort by name descending */
+	unsigned page;			/* from 1 */
+	unsigned per_page;		/* 1..EG_PAGE_MAX */
 };
 
 struct eg_pop_rec {
@@ -84,6 +116,11 @@ int eg_traffic_parse(const char *s, enum eg_traffic *t);
 const char *eg_traffic_name(enum eg_traffic t);
 int eg_license_parse(const char *s, enum eg_license *l);
 const char *eg_license_name(enum eg_license l);
+/*
+ * Canonical spelling of an encryption cipher, ASCII case ignored: one of
+ * EG_CIPHERS, "" for "" (any); NULL when s is none of them.
+ */
+const char *eg_cipher_name(const char *s);
 /* Strict dotted-quad parse (no leading zeros, no shorthand). */
 int eg_ipv4_parse(const char *s, uint32_t *be_addr);
 /* The same, with a message naming field ("source ip '300.1.1.1' is not ..."). */
@@ -135,6 +172,12 @@ typedef int (*eg_site_cb)(const struct eg_site_rec *s, void *arg);
 int eg_site_foreach(struct eg_store *st, eg_site_cb cb, void *arg,
 		    struct eg_err *err);
 int64_t eg_site_count(struct eg_store *st);	/* or -errno */
+/* One page of sites matching f, in name order; *total = all matches. */
+int eg_site_query(struct eg_store *st, const struct eg_site_filter *f,
+		  eg_site_cb cb, void *arg, int64_t *total, struct eg_err *err);
+/* Record a status transition (ipsecd's scan of the XDP counters). */
+int eg_site_set_status(struct eg_store *st, int64_t id, bool up, int64_t since,
+		       struct eg_err *err);
 
 /* POPs. */
 int eg_pop_add(struct eg_store *st, struct eg_pop_rec *p, struct eg_err *err);
@@ -167,5 +210,7 @@ struct eg_migration {
 int eg_store_open_migrations(struct eg_store **st, const char *path,
 			     const struct eg_migration *steps, unsigned n_steps,
 			     struct eg_err *err);
+/* The built-in list (*n = EG_STORE_SCHEMA_VERSION), e.g. to make an old file. */
+const struct eg_migration *eg_store_migrations(unsigned *n);
 
 #endif /* EG_STORE_H */

@@ -147,17 +147,16 @@ static int env_send(void *arg, uint16_t local_port, uint32_t addr, uint16_t port
 static int env_site_by_addr(void *arg, uint32_t addr, struct eg_site_rec *s)
 {
 	struct eg_tunnels *t = arg;
+	struct eg_site ds;
 	struct eg_err err;
-	uint32_t id;
-	bool enabled;
 	int rc;
 
-	rc = eg_dp_site_lookup(t->d->dp, addr, &id, &enabled);
+	rc = eg_dp_site_lookup(t->d->dp, addr, &ds);
 	if (rc)
 		return rc;
-	if (!enabled)
+	if (!(ds.flags & EG_SITE_ENABLED))
 		return -EPERM;
-	rc = eg_site_get_by_id(t->d->st, id, s, &err);
+	rc = eg_site_get_by_id(t->d->st, ds.site_id, s, &err);
 	if (rc)
 		return rc;
 	return s->enabled ? 0 : -EPERM;

@@ -98,6 +98,13 @@ static const char *const license_names[] = {
 	[EG_LIC_CLOUD_FIREWALL] = "cloud-firewall",
 };
 
+static const char *const status_names[] = {
+	[EG_STATUS_ANY] = "any", [EG_STATUS_UP] = "up",
+	[EG_STATUS_DOWN] = "down", [EG_STATUS_DISABLED] = "disabled",
+};
+
+static const char *const cipher_names[] = EG_CIPHERS;
+
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 static int enum_parse(const char *s, const char *const *names, size_t n)
@@ -161,6 +168,54 @@ const char *eg_license_name(enum eg_license l)
 	if ((unsigned)l == 0 || (unsigned)l >= ARRAY_SIZE(license_names))
 		return NULL;
 	return license_names[l];
+}
+
+int eg_status_parse(const char *s, enum eg_status *st)
+{
+	size_t i;
+
+	if (!s)
+		return -EINVAL;
+	/* unlike the other enums, 0 (any) is a value here */
+	for (i = 0; i < ARRAY_SIZE(status_names); i++) {
+		if (name_eq(s, status_names[i])) {
+			*st = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *eg_site_status_name(const struct eg_site_rec *s)
+{
+	if (!s->enabled)
+		return status_names[EG_STATUS_DISABLED];
+	return status_names[s->up ? EG_STATUS_UP : EG_STATUS_DOWN];
+}
+
+/* ASCII only: a locale must not change what a stored value means. */
+static char ascii_upper(char c)
+{
+	return c >= 'a' && c <= 'z' ? c - ('a' - 'A') : c;
+}
+
+const char *eg_cipher_name(const char *s)
+{
+	const char *a, *b;
+	size_t i;
+
+	if (!s)
+		return NULL;
+	if (!*s)
+		return "";
+	for (i = 0; cipher_names[i]; i++) {
+		for (a = s, b = cipher_names[i]; *a && ascii_upper(*a) == *b;
+		     a++, b++)
+			;
+		if (!*a && !*b)
+			return cipher_names[i];
+	}
+	return NULL;
 }
 
 static int is_digit(char c)
@@ -421,6 +476,28 @@ void eg_site_clear(struct eg_site_rec *s)
 	OPENSSL_cleanse(s, sizeof(*s));
 }
 
+/* buf is a char array of EG_CIPHER_MAX + 1 that may lack its NUL. */
+static int cipher_validate(const char *buf, struct eg_err *err)
+{
+	char q[QUOTE_MAX], shown[EG_CIPHER_MAX + 1], list[128];
+	size_t len = strnlen(buf, EG_CIPHER_MAX + 1), o = 0, i;
+
+	memcpy(shown, buf, EG_CIPHER_MAX);
+	shown[EG_CIPHER_MAX] = '\0';
+	if (len > EG_CIPHER_MAX)
+		return eg_fail(err, EINVAL,
+			       "encryption cipher '%s' is too long: more than %d bytes",
+			       eg_escape(q, sizeof(q), shown), EG_CIPHER_MAX);
+	if (eg_cipher_name(shown))
+		return 0;
+	for (i = 0; cipher_names[i] && o < sizeof(list); i++)
+		o += snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "",
+			      cipher_names[i]);
+	return eg_fail(err, EINVAL,
+		       "encryption cipher '%s' is not supported; use one of %s, or leave it empty for any of them",
+		       eg_escape(q, sizeof(q), shown), list);
+}
+
 int eg_site_validate(const struct eg_site_rec *s, struct eg_err *err)
 {
 	char q[QUOTE_MAX], a[INET_ADDRSTRLEN];
@@ -493,6 +570,10 @@ int eg_site_validate(const struct eg_site_rec *s, struct eg_err *err)
 		return eg_fail(err, EINVAL,
 			       "unknown license %d (expected web-gateway or cloud-firewall)",
 			       (int)s->license);
+
+	ret = cipher_validate(s->cipher, err);
+	if (ret)
+		return ret;
 
 	if (s->n_ports > EG_MAX_CUSTOM_PORTS)
 		return eg_fail(err, EINVAL,

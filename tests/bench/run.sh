@@ -10,3 +10,13 @@ mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 echo "== XDP classifier vs floor and xdp-filter (BPF_PROG_TEST_RUN)"
 "$BUILD/tests/bench/bench_xdp" -o "$BUILD/bench/xdp.json"
 echo "wrote $BUILD/bench/xdp.json"
+
+echo
+echo "== IKE responder handshake in-process vs its DH alone"
+"$BUILD/tests/bench/bench_ike" -o "$BUILD/bench/ike.json"
+echo "-- openssl speed ffdh2048 (OpenSSL's own DH, same machine, same run)"
+openssl speed -seconds 2 ffdh2048 2>/dev/null | tail -3
+
+echo
+echo "== site store at scale (100,000 sites)"
+"$(dirname "$0")/bench_sites.sh" "$BUILD" 100000

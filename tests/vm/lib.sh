@@ -34,6 +34,19 @@ check_ge() {
 	fi
 }
 
+# wait_check DESCRIPTION EXPECTED SECS CMD...: poll CMD until it prints
+# EXPECTED (status is refreshed every 5 s from the XDP counters)
+wait_check() {
+	local what=$1 want=$2 secs=$3 got="" i
+	shift 3
+	for i in $(seq 1 $((secs * 5))); do
+		got=$("$@" 2>/dev/null || true)
+		[ "$got" = "$want" ] && break
+		sleep 0.2
+	done
+	check "$what" "$want" "$got"
+}
+
 ns_add() {
 	ip netns del "$1" 2>/dev/null || true
 	ip netns add "$1"

@@ -31,7 +31,7 @@ ip -n pop -d link show eth0 | grep -q "prog/xdp" || die "no native XDP program o
 ctl pop add POP1 gateway 203.0.113.1 probe 100.64.0.1 location Lab >/dev/null
 ctl site add site-a identity a.example.com source-ip 203.0.113.7 \
 	psk aaaaaaaaaaaaaaaaaaaa pop POP1 >/dev/null
-check "site status before traffic" down "$(ctl -j site list | jq -r '.[0].status')"
+check "site status before traffic" down "$(ctl -j site list | jq -r '.sites[0].status')"
 
 gstat() { ctl -j map dump eg_stats | jq -r ".$1.pkts"; }
 site() { ctl -j map dump eg_site_ctr | jq -r ".[] | select(.site == \"site-a\") | .$1"; }
@@ -53,7 +53,8 @@ check_ge "pass_not_udp (ping)" 2 "$(gstat pass_not_udp)"
 check "site ike_pkts" 3 "$(site ike_pkts)"
 check "site keepalives" 2 "$(site keepalives)"
 check "site drop_bad_spi" 1 "$(site drop_bad_spi)"
-check "site status after keepalives" up "$(ctl -j site show site-a | jq -r .status)"
+site_status() { ctl -j site show site-a | jq -r .status; }
+wait_check "site status after keepalives" up 8 site_status
 
 say "disable live"
 ctl site disable site-a >/dev/null
