@@ -53,7 +53,7 @@ run sa list
 run site show branch1
 run map dump eg_site_ctr
 echo; echo "\$ ip -s xfrm state (POP)"
-ip -n pop -s xfrm state | grep -E "^src|proto esp|aead|enc |auth|bytes\)|if_id"
+ip -n pop -s xfrm state | grep -E "^src|proto esp|bytes\)|if_id"
 pause
 
 say "6. the admin disables the site: ipsecd sends DELETE, the SAs and the XDP entry go"

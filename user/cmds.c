@@ -264,14 +264,58 @@ static int sync_one(const struct eg_site_rec *s, void *arg)
 	return rc;
 }
 
+struct sync_all {
+	struct eg_dp_site_init *v;
+	bool *up;
+	size_t n, cap;
+};
+
+static int sync_collect(const struct eg_site_rec *s, void *arg)
+{
+	struct sync_all *a = arg;
+
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 4096;
+		void *v = realloc(a->v, cap * sizeof(*a->v));
+		void *u = v ? realloc(a->up, cap * sizeof(*a->up)) : NULL;
+
+		if (v)
+			a->v = v;
+		if (!v || !u)
+			return -ENOMEM;
+		a->up = u;
+		a->cap = cap;
+	}
+	a->v[a->n] = (struct eg_dp_site_init){ .saddr = s->source_ip,
+					       .site_id = s->id,
+					       .enabled = s->enabled };
+	a->up[a->n++] = s->up;
+	return 0;
+}
+
+/* Start-up: every site of the store into the (empty) maps in batches. */
 int eg_sync_all_sites(struct ipsecd *d)
 {
+	struct sync_all a = { 0 };
 	struct eg_err err;
+	size_t i;
 	int rc;
 
-	rc = eg_site_foreach(d->st, sync_one, d, &err);
-	if (rc)
-		pr_err("loading sites into the data path: %s", err.msg);
+	rc = eg_site_foreach(d->st, sync_collect, &a, &err);
+	if (rc) {
+		pr_err("reading the sites: %s", rc == -ENOMEM ? "out of memory" : err.msg);
+		goto out;
+	}
+	rc = eg_dp_sites_load(d->dp, a.v, a.n);
+	if (rc) {
+		pr_err("loading %zu sites into eg_sites: %s", a.n, strerror(-rc));
+		goto out;
+	}
+	for (i = 0; d->status && i < a.n; i++)
+		eg_status_seed(d->status, a.v[i].slot, a.v[i].site_id, a.up[i]);
+out:
+	free(a.v);
+	free(a.up);
 	return rc;
 }
 

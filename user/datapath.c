@@ -32,6 +32,7 @@ struct eg_dp {
 	int ncpus;
 	int fd_sites, fd_spis, fd_stats, fd_site_ctr;
 	uint64_t slot_used[EG_MAX_SITES / 64];	/* bitmap of eg_site_ctr slots */
+	void *ctr_buf;		/* eg_site_ctr read in bulk by eg_dp_site_walk */
 	unsigned slot_hint;
 };
 
@@ -210,6 +211,7 @@ void eg_dp_close(struct eg_dp *dp)
 	unpin_all(dp->pin_root);
 	unload(dp);
 	rmdir(dp->pin_root);
+	free(dp->ctr_buf);
 	free(dp);
 }
 
@@ -305,21 +307,112 @@ int eg_dp_site_lookup(struct eg_dp *dp, uint32_t saddr, struct eg_site *out)
 	return bpf_map_lookup_elem(dp->fd_sites, &saddr, out) ? -ENOENT : 0;
 }
 
+/*
+ * Batched: the whole counter array and eg_sites are read a chunk per
+ * syscall (a walk of 100,000 sites is ~30 syscalls, not 300,000).
+ */
 int eg_dp_site_walk(struct eg_dp *dp, eg_dp_site_cb cb, void *arg)
 {
-	__u32 key, next, *prev = NULL;
-	struct eg_site_ctr c;
-	struct eg_site s;
+	enum { CHUNK = 8192 };
+	size_t ctr_sz = (size_t)dp->ncpus * sizeof(struct eg_site_ctr);
+	__u32 keys[CHUNK], in = 0, out = 0, cnt, i;
+	struct eg_site vals[CHUNK];
+	bool more = true;
+	int c, err;
 
-	while (bpf_map_get_next_key(dp->fd_sites, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(dp->fd_sites, &key, &s) ||
-		    eg_percpu_site_sum(dp->fd_site_ctr, s.slot, &c))
-			continue;
-		cb(key, &s, &c, arg);
+	if (!dp->ctr_buf) {
+		dp->ctr_buf = malloc(EG_MAX_SITES * ctr_sz);
+		if (!dp->ctr_buf)
+			return -ENOMEM;
+	}
+	/* every slot's per-CPU counters */
+	for (in = 0; in < EG_MAX_SITES; in += cnt) {
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+		__u32 k[CHUNK];
+
+		cnt = EG_MAX_SITES - in < CHUNK ? EG_MAX_SITES - in : CHUNK;
+		err = bpf_map_lookup_batch(dp->fd_site_ctr, in ? &out : NULL, &out, k,
+					   (char *)dp->ctr_buf + (size_t)in * ctr_sz,
+					   &cnt, &opts);
+		if (err && errno != ENOENT)
+			return -errno;
+		if (!cnt)
+			break;
+	}
+	/* every site, with its slot's counters summed */
+	in = 0;
+	while (more) {
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+		cnt = CHUNK;
+		err = bpf_map_lookup_batch(dp->fd_sites, in ? &in : NULL, &out, keys,
+					   vals, &cnt, &opts);
+		if (err && errno != ENOENT)
+			return -errno;
+		more = !err;
+		for (i = 0; i < cnt; i++) {
+			const struct eg_site_ctr *pc;
+			struct eg_site_ctr sum = { 0 };
+
+			if (vals[i].slot >= EG_MAX_SITES)
+				continue;
+			pc = (const struct eg_site_ctr *)((char *)dp->ctr_buf +
+							  (size_t)vals[i].slot * ctr_sz);
+			for (c = 0; c < dp->ncpus; c++) {
+				sum.rx_bytes += pc[c].rx_bytes;
+				sum.ike_pkts += pc[c].ike_pkts;
+				sum.esp_pkts += pc[c].esp_pkts;
+				sum.keepalives += pc[c].keepalives;
+				sum.drop_disabled += pc[c].drop_disabled;
+				sum.drop_bad_spi += pc[c].drop_bad_spi;
+				if (pc[c].last_alive_ns > sum.last_alive_ns)
+					sum.last_alive_ns = pc[c].last_alive_ns;
+			}
+			cb(keys[i], &vals[i], &sum, arg);
+		}
+		in = out;
 	}
 	return 0;
+}
+
+int eg_dp_sites_load(struct eg_dp *dp, struct eg_dp_site_init *v, size_t n)
+{
+	enum { CHUNK = 8192 };
+	__u32 *keys = calloc(CHUNK, sizeof(*keys));
+	struct eg_site *vals = calloc(CHUNK, sizeof(*vals));
+	size_t i, done = 0;
+	int err = 0;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (done < n && !err) {
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+		__u32 cnt = n - done < CHUNK ? n - done : CHUNK;
+
+		for (i = 0; i < cnt; i++) {
+			struct eg_dp_site_init *e = &v[done + i];
+
+			err = slot_alloc(dp, &e->slot);
+			if (err)
+				break;
+			keys[i] = e->saddr;
+			memset(&vals[i], 0, sizeof(vals[i]));
+			vals[i].site_id = e->site_id;
+			vals[i].slot = e->slot;
+			vals[i].flags = e->enabled ? EG_SITE_ENABLED : 0;
+		}
+		if (err)
+			break;
+		if (bpf_map_update_batch(dp->fd_sites, keys, vals, &cnt, &opts))
+			err = -errno;
+		done += cnt;
+	}
+out:
+	free(keys);
+	free(vals);
+	return err;
 }
 
 int eg_dp_site_del(struct eg_dp *dp, uint32_t saddr)

@@ -174,8 +174,10 @@ int main(int argc, char **argv)
 	dpo.force_generic = d.force_generic;
 	if (eg_dp_open(&d.dp, &dpo) || eg_status_open(&d.status))
 		goto out;
+	pr_debug("data path open");
 	if (eg_sync_all_sites(&d))
 		goto out;
+	pr_info("%lld sites loaded into the data path", (long long)eg_site_count(d.st));
 
 	if (d.local_addr) {
 		if (eg_tunnels_open(&d.tun, &d))

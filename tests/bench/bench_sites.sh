@@ -15,6 +15,7 @@ DB=$T/sites.db
 SOCK=$T/ipsecd.sock
 pid=""
 cleanup() {
+	[ -n "${KEEP:-}" ] && cp "$DB" "$KEEP" 2>/dev/null;
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
 	rm -rf "$T"
 }
