@@ -114,4 +114,211 @@ enum eg_reason {
 /* Reasons below this pass, at or above it drop. */
 #define EG_FIRST_DROP	EG_DROP_KEEPALIVE
 
+/* ======================================================================== *
+ * inner (TC) program: bpf/tc_inner.bpf.c                                   *
+ *                                                                          *
+ * Decrypted packets of one site, at clsact ingress of its xfrm interface   *
+ * eg-x<site_id>. Per-site limits (flows, devices), license classes,        *
+ * probe keepalives, endpoint stickiness. ipsecd fills eg_ifsite, reuses     *
+ * eg_site_ctr from the XDP program, and sweeps eg_flows/eg_devs once a     *
+ * second with eg_flows_sweep() (user/flows.h).                             *
+ * ======================================================================== */
+
+#ifndef EG_MAX_FLOWS
+#define EG_MAX_FLOWS	1000000	/* eg_flows: concurrent flows, whole POP */
+#endif
+#ifndef EG_MAX_DEVS
+#define EG_MAX_DEVS	1000000	/* eg_devs: live devices, whole POP */
+#endif
+#ifndef EG_MAX_CPORTS
+#define EG_MAX_CPORTS	16	/* custom web-gateway TCP ports per site */
+#endif
+
+/* Seed defaults ("Limits"); each site may override them in eg_isite. */
+#define EG_DEF_FLOW_CAP	10000	/* concurrent flows per site */
+#define EG_DEF_DEV_CAP	10000	/* distinct inner sources per site (older
+				 * public docs: 16000, hence a setting) */
+
+#define EG_MAP_IFSITE	"eg_ifsite"	/* hash: xfrmi ifindex -> eg_isite */
+#define EG_MAP_FLOWS	"eg_flows"	/* hash: eg_flow_key -> eg_flow */
+#define EG_MAP_DEVS	"eg_devs"	/* hash: eg_dev_key -> eg_dev */
+#define EG_MAP_IN_CNT	"eg_in_cnt"	/* array (mmapable): slot -> counts */
+#define EG_MAP_IN_STATS	"eg_in_stats"	/* percpu array: reason -> eg_ctr */
+#define EG_MAP_IN_CTR	"eg_in_ctr"	/* percpu hash: slot -> eg_in_ctr */
+/* eg_site_ctr (above) is shared: the probe stamps its last_alive_ns. */
+
+/* eg_isite.flags: the site's license. Neither bit: only probes pass. */
+#define EG_LIC_WEB	(1U << 0)	/* TCP 80, 443 and ports[] */
+#define EG_LIC_FW	(1U << 1)	/* any TCP, UDP, ICMP */
+
+/* eg_ifsite key: __u32 ifindex of the site's xfrm interface, host order. */
+struct eg_isite {
+	__u32 site_id;	/* sites.id in the store (= the xfrmi if_id) */
+	__u32 slot;	/* the site's eg_site_ctr slot; also the key of eg_in_ctr,
+			 * the index of eg_in_cnt, part of every flow/device key */
+	__u32 flags;	/* EG_LIC_* */
+	__u32 flow_cap;	/* 0: eg_in_cfg.flow_cap */
+	__u32 dev_cap;	/* 0: eg_in_cfg.dev_cap */
+	__u32 probe_ip;	/* the POP's probe IP, network order; 0: none */
+	__u16 n_ports;	/* entries used in ports[] */
+	__u16 ports[EG_MAX_CPORTS];	/* custom TCP ports, host order */
+	__u16 pad;
+};
+
+/*
+ * Idle timeout classes. A flow stores its class; userspace and BPF apply
+ * the same rule to it: expired iff now - last_seen > to_ns[class]
+ * (eg_in_expired()). Devices use EG_TO_DEV.
+ */
+enum eg_to {
+	EG_TO_TCP_SYN = 0,	/* only SYNs seen from the site so far */
+	EG_TO_TCP_EST,		/* TCP without FIN */
+	EG_TO_TCP_FIN,		/* the site sent FIN: closing */
+	EG_TO_UDP,
+	EG_TO_ICMP,		/* echo requests, by id */
+	EG_TO_DEV,		/* a device with no packet for this long */
+	EG_TO_MAX
+};
+
+#define EG_NS		1000000000ULL
+#define EG_TO_TCP_SYN_S	30
+#define EG_TO_TCP_EST_S	300
+#define EG_TO_TCP_FIN_S	30
+#define EG_TO_UDP_S	60
+#define EG_TO_ICMP_S	30
+#define EG_TO_DEV_S	310	/* > every flow class + 2 epochs (below) */
+
+/*
+ * An existing flow refreshes its device at most once per 2^30 ns epoch
+ * (the first packet whose epoch differs from the flow's previous one), so
+ * a device's last_seen lags its flows' by < 1.08 s: EG_TO_DEV must exceed
+ * the longest flow timeout by more than that (eg_in_cfg_check()).
+ */
+#define EG_DEV_EPOCH_SHIFT	30
+
+/*
+ * The inner program's settings: rodata `eg_cfg` (set before load) and the
+ * same struct handed to the sweeper, so both apply the same timeouts.
+ */
+struct eg_in_cfg {
+	__u64 to_ns[EG_TO_MAX];	/* idle timeouts, ns, by enum eg_to */
+	__u32 flow_cap;		/* per-site default when eg_isite's is 0 */
+	__u32 dev_cap;		/* idem */
+};
+
+#define EG_IN_CFG_DEFAULT {						\
+	.to_ns = { EG_TO_TCP_SYN_S * EG_NS, EG_TO_TCP_EST_S * EG_NS,	\
+		   EG_TO_TCP_FIN_S * EG_NS, EG_TO_UDP_S * EG_NS,	\
+		   EG_TO_ICMP_S * EG_NS, EG_TO_DEV_S * EG_NS },		\
+	.flow_cap = EG_DEF_FLOW_CAP, .dev_cap = EG_DEF_DEV_CAP }
+
+/*
+ * The expiry rule, shared. Times are CLOCK_MONOTONIC ns
+ * (bpf_ktime_get_coarse_ns() in BPF, clock_gettime() in ipsecd); signed
+ * so that a last_seen a tick ahead of a coarser `now` is not "expired".
+ */
+static inline int eg_in_expired(__u64 now, __u64 last_seen, __u64 to_ns)
+{
+	return (__s64)(now - last_seen) > (__s64)to_ns;
+}
+
+/*
+ * eg_flows key: one flow of one site (sites may share inner addresses).
+ * TCP and UDP: the 5-tuple. ICMP: echo requests by identifier
+ * (sport = id, dport = 0). Written zero-padded.
+ */
+struct eg_flow_key {
+	__u32 slot;	/* the site's slot, host order */
+	__u32 saddr;	/* inner source, network order */
+	__u32 daddr;	/* inner destination, network order */
+	__u16 sport;	/* network order; ICMP: echo id */
+	__u16 dport;	/* network order; ICMP: 0 */
+	__u8 proto;	/* IPPROTO_TCP, _UDP, _ICMP */
+	__u8 pad[3];
+};
+
+/* eg_flows value. */
+struct eg_flow {
+	__u64 last_seen;	/* ns, last packet from the site */
+	__u8 tclass;		/* enum eg_to, < EG_TO_DEV */
+	__u8 pad[7];
+};
+
+/* eg_devs key: one device (inner source address) of one site. */
+struct eg_dev_key {
+	__u32 slot;	/* host order */
+	__u32 saddr;	/* network order */
+};
+
+/*
+ * eg_devs value. `tunnel` is the reqid of the xfrm state the device was
+ * last seen on (0: unknown); a change while the device is live counts a
+ * move (the seed: no load balancing of an endpoint across tunnels).
+ */
+struct eg_dev {
+	__u64 last_seen;	/* ns, last refresh (see EG_DEV_EPOCH_SHIFT) */
+	__u32 tunnel;		/* current reqid */
+	__u32 prev_tunnel;	/* the reqid before the last move */
+	__u32 moves;		/* moves seen while live */
+	__u32 pad;
+};
+
+/*
+ * eg_in_cnt value: exact current counts of a site. Changed only with
+ * atomic adds, by BPF (new entries; RST) and by the sweeper through an
+ * mmap of the map (deletions): an entry's slot is given back exactly when
+ * bpf_map_delete_elem() on it succeeds, whoever called it.
+ */
+struct eg_in_cnt {
+	__u64 flows;	/* entries of this slot in eg_flows */
+	__u64 devs;	/* entries of this slot in eg_devs */
+};
+
+/*
+ * Why an inner packet got its verdict: eg_in_stats is indexed by this,
+ * eg_in_ctr.drop[] by (reason - EG_IN_FIRST_DROP). Append only.
+ */
+enum eg_in_reason {
+	EG_IN_PASS_FLOW = 0,	/* packet of a live flow */
+	EG_IN_PASS_NEW,		/* first packet of a flow: slot taken */
+	EG_IN_PASS_CLOSE,	/* TCP RST of a flow: flow deleted */
+	EG_IN_PASS_NOFLOW,	/* allowed, no flow: RST of no flow, ICMP
+				 * other than echo request */
+	EG_IN_PASS_FRAG,	/* non-first fragment, protocol allowed */
+	EG_IN_PASS_PROBE,	/* ICMP echo request to the probe IP */
+	EG_IN_DROP_NO_SITE,	/* ifindex not in eg_ifsite (or bad slot) */
+	EG_IN_DROP_NOT_IPV4,	/* skb->protocol is not IPv4 */
+	EG_IN_DROP_MALFORMED,	/* truncated or inconsistent headers */
+	EG_IN_DROP_LIC_PROTO,	/* protocol not in the site's license */
+	EG_IN_DROP_LIC_PORT,	/* web gateway: TCP port not 80/443/custom */
+	EG_IN_DROP_FLOW_CAP,	/* new flow beyond the site's flow cap */
+	EG_IN_DROP_DEV_CAP,	/* new device beyond the site's device cap */
+	EG_IN_DROP_TABLE,	/* eg_flows or eg_devs full (POP-wide) */
+	EG_IN_REASON_MAX
+};
+
+#define EG_IN_FIRST_DROP	EG_IN_DROP_NO_SITE
+#define EG_IN_NDROP		(EG_IN_REASON_MAX - EG_IN_FIRST_DROP)
+
+#define EG_IN_REASON_NAMES {						\
+	"pass_flow", "pass_new", "pass_close", "pass_noflow",		\
+	"pass_frag", "pass_probe", "drop_no_site", "drop_not_ipv4",	\
+	"drop_malformed", "drop_license_proto", "drop_license_port",	\
+	"drop_flow_cap", "drop_dev_cap", "drop_table_full" }
+
+/*
+ * eg_in_ctr value, one per CPU; userspace sums (max for the time).
+ * bytes are the inner packets' IP total length.
+ */
+struct eg_in_ctr {
+	__u64 pkts;		/* passed, any EG_IN_PASS_* */
+	__u64 bytes;
+	__u64 new_flows;	/* flows created */
+	__u64 new_devs;		/* devices created */
+	__u64 moves;		/* a live device seen on another tunnel */
+	__u64 probes;		/* ICMP echo requests to the probe IP */
+	__u64 last_probe_ns;	/* the last of those, bpf_ktime_get_coarse_ns */
+	__u64 drop[EG_IN_NDROP];	/* by reason - EG_IN_FIRST_DROP */
+};
+
 #endif /* ESPGATE_H */
