@@ -131,7 +131,7 @@ enum eg_reason {
 #define EG_MAX_DEVS	1000000	/* eg_devs: live devices, whole POP */
 #endif
 #ifndef EG_MAX_CPORTS
-#define EG_MAX_CPORTS	16	/* custom web-gateway TCP ports per site */
+#define EG_MAX_CPORTS	32	/* custom web-gateway TCP ports per site (= the store's EG_MAX_CUSTOM_PORTS) */
 #endif
 
 /* Seed defaults ("Limits"); each site may override them in eg_isite. */

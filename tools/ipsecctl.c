@@ -210,7 +210,8 @@ static const char *ident_type_of(const char *v)
 	"        psk SECRET | psk-file FILE|- pop NAME [backup-pops A,B,...]\n" \
 	"        [traffic-type user|iot|mixed|machine|guest-wifi]\n" \
 	"        [license web-gateway|cloud-firewall] [ports P,P,...]\n" \
-	"        [max-bandwidth MBPS] [cipher AES128-CBC|...] [enabled|disabled]"
+	"        [max-bandwidth MBPS] [cipher AES128-CBC|...] [flow-cap N]\n" \
+	"        [device-cap N] [enabled|disabled]"
 
 /* Turn `keyword value ...` into the JSON args ipsecd expects. */
 static int site_args(int argc, char **argv, struct json_object *args)
@@ -256,6 +257,15 @@ static int site_args(int argc, char **argv, struct json_object *args)
 			json_object_object_add(args, "license", json_object_new_string(v));
 		} else if (!strcmp(k, "ports")) {
 			json_object_object_add(args, "ports", csv_list(v, true));
+		} else if (!strcmp(k, "flow-cap") || !strcmp(k, "device-cap")) {
+			char *end;
+			long n = strtol(v, &end, 10);
+
+			if (*end || n < 0)
+				return ctl_err("%s '%s' is not a number (0 = the gateway's default)",
+					       k, v);
+			json_object_object_add(args, k[0] == 'f' ? "flow_cap" : "device_cap",
+					       json_object_new_int64(n));
 		} else if (!strcmp(k, "cipher")) {
 			json_object_object_add(args, "cipher", json_object_new_string(v));
 		} else if (!strcmp(k, "name")) {
@@ -374,6 +384,11 @@ static void print_site_detail(struct json_object *s)
 	printf("  max bandwidth %lld Mbps%s\n", (long long)jint(s, "max_bandwidth_mbps"),
 	       jint(s, "max_bandwidth_mbps") ? "" : " (no limit)");
 	printf("  cipher        %s\n", *jstr(s, "cipher") ? jstr(s, "cipher") : "any");
+	printf("  limits        %lld flows, %lld endpoints (0 = the gateway's default)\n",
+	       (long long)jint(s, "flow_cap"), (long long)jint(s, "device_cap"));
+	if (json_object_object_get(s, "flows"))
+		printf("  now           %lld flows, %lld endpoints\n",
+		       (long long)jint(s, "flows"), (long long)jint(s, "endpoints"));
 	printf("  enabled       %s\n", jstr(s, "enabled"));
 	if (json_object_object_get(s, "psk"))
 		printf("  psk           %s\n", jstr(s, "psk"));
@@ -404,6 +419,25 @@ static void print_site_detail(struct json_object *s)
 			       (long long)jint(c, "last_alive_secs_ago"));
 		else
 			printf("  last alive    never\n");
+	}
+	if (json_object_object_get_ex(s, "inner", &c)) {
+		struct json_object_iterator it = json_object_iter_begin(c);
+		struct json_object_iterator end = json_object_iter_end(c);
+
+		printf("  inner         %lld pkts %lld bytes, %lld new flows, %lld new endpoints, "
+		       "%lld endpoint moves, %lld probes\n",
+		       (long long)jint(c, "pkts"), (long long)jint(c, "bytes"),
+		       (long long)jint(c, "new_flows"), (long long)jint(c, "new_devices"),
+		       (long long)jint(c, "endpoint_moves"), (long long)jint(c, "probes"));
+		printf("  inner drops  ");
+		for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+			const char *n = json_object_iter_peek_name(&it);
+
+			if (!strncmp(n, "drop_", 5))
+				printf(" %s %lld", n + 5,
+				       (long long)json_object_get_int64(json_object_iter_peek_value(&it)));
+		}
+		printf("\n");
 	}
 	if (json_object_object_get_ex(s, "sas", &arr)) {
 		for (i = 0; i < json_object_array_length(arr); i++) {
@@ -976,6 +1010,53 @@ static int do_status(int argc, char **argv)
 	return EXIT_SUCCESS;
 }
 
+/* ---- flows ------------------------------------------------------------------- */
+
+static int do_flows(int argc, char **argv)
+{
+	struct json_object *args, *resp, *data, *list;
+	long limit = 100;
+	size_t i;
+	int rc;
+
+	if (argc == 3 && !strcmp(argv[1], "--limit")) {
+		char *end;
+
+		limit = strtol(argv[2], &end, 10);
+		if (*end || limit < 1)
+			return ctl_err("--limit takes a positive number, not '%s'", argv[2]);
+	} else if (argc != 1) {
+		return ctl_err("usage: ipsecctl flows SITE [--limit N]");
+	}
+	args = json_object_new_object();
+	json_object_object_add(args, "name", json_object_new_string(argv[0]));
+	json_object_object_add(args, "limit", json_object_new_int64(limit));
+	rc = call("site.flows", args, &resp, &data);
+	json_object_put(args);
+	if (rc)
+		return rc;
+	if (g.json) {
+		print_json(data);
+		json_object_put(resp);
+		return EXIT_SUCCESS;
+	}
+	printf("site %s: %lld flows, %lld endpoints\n", jstr(data, "site"),
+	       (long long)jint(data, "flows"), (long long)jint(data, "endpoints"));
+	printf("%-5s %-21s %-21s %-8s %s\n", "PROTO", "SOURCE", "DESTINATION", "STATE", "IDLE");
+	json_object_object_get_ex(data, "list", &list);
+	for (i = 0; i < json_object_array_length(list); i++) {
+		struct json_object *f = json_object_array_get_idx(list, i);
+		char src[48], dst[48];
+
+		snprintf(src, sizeof(src), "%s:%lld", jstr(f, "src"), (long long)jint(f, "sport"));
+		snprintf(dst, sizeof(dst), "%s:%lld", jstr(f, "dst"), (long long)jint(f, "dport"));
+		printf("%-5s %-21s %-21s %-8s %llds\n", jstr(f, "proto"), src, dst,
+		       jstr(f, "state"), (long long)jint(f, "idle_secs"));
+	}
+	json_object_put(resp);
+	return EXIT_SUCCESS;
+}
+
 /* ---- sa ---------------------------------------------------------------------- */
 
 static int sa_list(int argc, char **argv)
@@ -1034,6 +1115,7 @@ static const struct cmd top_cmds[] = {
 	{ "site", do_site, "site add|list|show|edit|delete|enable|disable|import|export ..." },
 	{ "pop", do_pop, "pop add|list|show|edit|drain|undrain|delete ..." },
 	{ "sa", do_sa, "sa list" },
+	{ "flows", do_flows, "flows SITE [--limit N]" },
 	{ "map", do_map, "map list | map dump NAME" },
 	{ "status", do_status, "status" },
 	{ 0 }

@@ -278,14 +278,15 @@ static int dump_spis(int fd, struct names *nm)
 	return EXIT_SUCCESS;
 }
 
-static int dump_stats(int fd)
+static int dump_reasons(int fd, const char *const *names, __u32 n,
+			__u32 first_drop)
 {
 	struct json_object *obj = json_object_new_object();
 	__u32 r;
 
 	if (!g.json)
 		printf("%-20s %-6s %12s %14s\n", "REASON", "ACTION", "PACKETS", "BYTES");
-	for (r = 0; r < EG_REASON_MAX; r++) {
+	for (r = 0; r < n; r++) {
 		struct eg_ctr c;
 
 		if (eg_percpu_stats_sum(fd, r, &c))
@@ -294,19 +295,70 @@ static int dump_stats(int fd)
 			struct json_object *o = json_object_new_object();
 
 			json_object_object_add(o, "action",
-					       json_object_new_string(r < EG_FIRST_DROP ? "pass" : "drop"));
+					       json_object_new_string(r < first_drop ? "pass" : "drop"));
 			json_object_object_add(o, "pkts", json_object_new_uint64(c.pkts));
 			json_object_object_add(o, "bytes", json_object_new_uint64(c.bytes));
-			json_object_object_add(obj, reason_names[r], o);
+			json_object_object_add(obj, names[r], o);
 		} else {
-			printf("%-20s %-6s %12llu %14llu\n", reason_names[r],
-			       r < EG_FIRST_DROP ? "pass" : "drop",
+			printf("%-20s %-6s %12llu %14llu\n", names[r],
+			       r < first_drop ? "pass" : "drop",
 			       (unsigned long long)c.pkts, (unsigned long long)c.bytes);
 		}
 	}
 	if (g.json)
 		print_json(obj);
 	json_object_put(obj);
+	return EXIT_SUCCESS;
+}
+
+static int dump_stats(int fd)
+{
+	return dump_reasons(fd, reason_names, EG_REASON_MAX, EG_FIRST_DROP);
+}
+
+static int dump_ifsite(int fd, struct names *nm)
+{
+	struct json_object *arr = json_object_new_array();
+	__u32 key, next, *prev = NULL;
+
+	if (!g.json)
+		printf("%-8s %-20s %6s %-16s %8s %8s %s\n", "IFINDEX", "SITE", "SLOT",
+		       "LICENSE", "FLOWCAP", "DEVCAP", "PORTS");
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct eg_isite v;
+		char ports[256] = "";
+		size_t off = 0;
+		unsigned i;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &v))
+			continue;
+		for (i = 0; i < v.n_ports && i < EG_MAX_CPORTS; i++)
+			off += snprintf(ports + off, sizeof(ports) - off, "%s%u",
+					i ? "," : "", v.ports[i]);
+		if (g.json) {
+			struct json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "ifindex", json_object_new_int64(key));
+			json_object_object_add(o, "site", json_object_new_string(names_get(nm, v.site_id)));
+			json_object_object_add(o, "site_id", json_object_new_int64(v.site_id));
+			json_object_object_add(o, "slot", json_object_new_int64(v.slot));
+			json_object_object_add(o, "cloud_firewall",
+					       json_object_new_boolean(v.flags & EG_LIC_FW));
+			json_object_object_add(o, "flow_cap", json_object_new_int64(v.flow_cap));
+			json_object_object_add(o, "dev_cap", json_object_new_int64(v.dev_cap));
+			json_object_object_add(o, "ports", json_object_new_string(ports));
+			json_object_array_add(arr, o);
+		} else {
+			printf("%-8u %-20s %6u %-16s %8u %8u %s\n", key, names_get(nm, v.site_id),
+			       v.slot, v.flags & EG_LIC_FW ? "cloud-firewall" : "web-gateway",
+			       v.flow_cap, v.dev_cap, ports);
+		}
+	}
+	if (g.json)
+		print_json(arr);
+	json_object_put(arr);
 	return EXIT_SUCCESS;
 }
 
@@ -331,6 +383,12 @@ static int map_dump(int argc, char **argv)
 		rc = dump_spis(fd, &nm);
 	else if (!strcmp(argv[0], EG_MAP_STATS))
 		rc = dump_stats(fd);
+	else if (!strcmp(argv[0], EG_MAP_IN_STATS)) {
+		static const char *const in_names[] = EG_IN_REASON_NAMES;
+
+		rc = dump_reasons(fd, in_names, EG_IN_REASON_MAX, EG_IN_FIRST_DROP);
+	} else if (!strcmp(argv[0], EG_MAP_IFSITE))
+		rc = dump_ifsite(fd, &nm);
 	else
 		rc = ctl_err("no decoder for map '%s'", argv[0]);
 	names_close(&nm);

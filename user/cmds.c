@@ -12,6 +12,7 @@
 #include <openssl/crypto.h>
 
 #include "datapath.h"
+#include "flows.h"
 #include "ipsecd.h"
 #include "ike.h"
 #include "import.h"
@@ -152,6 +153,22 @@ static int site_from_args(struct cmd_ctx *c, struct eg_site_rec *s)
 	}
 	if ((str = arg_str(c, "cipher")))
 		copy_str(s->cipher, sizeof(s->cipher), str);
+	if ((v = arg_get(c, "flow_cap"))) {
+		int64_t n = json_object_get_int64(v);
+
+		if (n < 0 || n > EG_CAP_MAX)
+			return eg_fail(&c->err, EINVAL, "flow cap %lld is not in 0-%d",
+				       (long long)n, EG_CAP_MAX);
+		s->flow_cap = n;
+	}
+	if ((v = arg_get(c, "device_cap"))) {
+		int64_t n = json_object_get_int64(v);
+
+		if (n < 0 || n > EG_CAP_MAX)
+			return eg_fail(&c->err, EINVAL, "device cap %lld is not in 0-%d",
+				       (long long)n, EG_CAP_MAX);
+		s->device_cap = n;
+	}
 	if ((v = arg_get(c, "enabled")))
 		s->enabled = json_object_get_boolean(v);
 	return 0;
@@ -210,6 +227,15 @@ static struct json_object *site_json(struct ipsecd *d,
 	json_object_object_add(o, "max_bandwidth_mbps",
 			       json_object_new_int64(s->max_bw_mbps));
 	json_object_object_add(o, "cipher", json_object_new_string(s->cipher));
+	json_object_object_add(o, "flow_cap", json_object_new_int64(s->flow_cap));
+	json_object_object_add(o, "device_cap", json_object_new_int64(s->device_cap));
+	if (d->dp && ds.site_id == s->id) {
+		uint32_t flows = 0, devs = 0;
+
+		eg_dp_inner_counts(d->dp, ds.slot, &flows, &devs);
+		json_object_object_add(o, "flows", json_object_new_int64(flows));
+		json_object_object_add(o, "endpoints", json_object_new_int64(devs));
+	}
 	json_object_object_add(o, "enabled", json_object_new_boolean(s->enabled));
 	json_object_object_add(o, "created", json_object_new_int64(s->created));
 	json_object_object_add(o, "updated", json_object_new_int64(s->updated));
@@ -235,6 +261,24 @@ static struct json_object *site_json(struct ipsecd *d,
 						       now.tv_nsec - (int64_t)ctr.last_alive_ns) /
 						      1000000000LL));
 		json_object_object_add(o, "counters", c);
+		if (d->dp && ds.site_id == s->id) {
+			static const char *const names[] = EG_IN_REASON_NAMES;
+			struct json_object *in = json_object_new_object();
+			struct eg_in_ctr ic;
+			unsigned k;
+
+			eg_dp_inner_ctr(d->dp, ds.slot, &ic);
+			json_object_object_add(in, "pkts", json_object_new_uint64(ic.pkts));
+			json_object_object_add(in, "bytes", json_object_new_uint64(ic.bytes));
+			json_object_object_add(in, "new_flows", json_object_new_uint64(ic.new_flows));
+			json_object_object_add(in, "new_devices", json_object_new_uint64(ic.new_devs));
+			json_object_object_add(in, "endpoint_moves", json_object_new_uint64(ic.moves));
+			json_object_object_add(in, "probes", json_object_new_uint64(ic.probes));
+			for (k = 0; k < EG_IN_NDROP; k++)
+				json_object_object_add(in, names[EG_IN_FIRST_DROP + k],
+						       json_object_new_uint64(ic.drop[k]));
+			json_object_object_add(o, "inner", in);
+		}
 	}
 	return o;
 }
@@ -514,6 +558,8 @@ static int cmd_site_edit(struct cmd_ctx *c)
 		if (moved && c->d->dp)
 			eg_dp_site_del(c->d->dp, old.source_ip);
 		dp_push(c->d, &s);
+		if (!rekey && c->d->tun)
+			eg_tunnels_site_changed(c->d->tun, &s);
 		pr_info("site '%s' edited%s", s.name, rekey ? " (tunnels re-established)" : "");
 		*c->data = site_json(c->d, &s, false, false);
 	}
@@ -616,6 +662,68 @@ static int site_batch(struct cmd_ctx *c, enum batch_op op)
 static int cmd_site_enable(struct cmd_ctx *c)  { return site_batch(c, OP_ENABLE); }
 static int cmd_site_disable(struct cmd_ctx *c) { return site_batch(c, OP_DISABLE); }
 static int cmd_site_delete(struct cmd_ctx *c)  { return site_batch(c, OP_DELETE); }
+
+/* ---- flows ------------------------------------------------------------------ */
+
+static void flow_one(const struct eg_flow_key *k, const struct eg_flow *f,
+		     void *arg)
+{
+	static const char *const cls[] = { "tcp-syn", "tcp", "tcp-fin", "udp",
+					   "icmp" };
+	struct json_object *o = json_object_new_object();
+	char a[INET_ADDRSTRLEN];
+	uint64_t now = eg_mono_ns();
+
+	json_object_object_add(o, "proto", json_object_new_string(
+		k->proto == 6 ? "tcp" : k->proto == 17 ? "udp" : "icmp"));
+	json_object_object_add(o, "src", json_object_new_string(ip_str(k->saddr, a)));
+	json_object_object_add(o, "sport", json_object_new_int(ntohs(k->sport)));
+	json_object_object_add(o, "dst", json_object_new_string(ip_str(k->daddr, a)));
+	json_object_object_add(o, "dport", json_object_new_int(ntohs(k->dport)));
+	json_object_object_add(o, "state", json_object_new_string(
+		f->tclass < sizeof(cls) / sizeof(cls[0]) ? cls[f->tclass] : "?"));
+	json_object_object_add(o, "idle_secs", json_object_new_int64(
+		now > f->last_seen ? (now - f->last_seen) / 1000000000ULL : 0));
+	json_object_array_add(arg, o);
+}
+
+/* A site's current inner flows (a walk of the flow table: admin use). */
+static int cmd_site_flows(struct cmd_ctx *c)
+{
+	struct eg_site_rec s;
+	struct eg_site ds;
+	struct json_object *v, *arr;
+	const char *name;
+	unsigned limit = 100;
+	uint32_t flows = 0, devs = 0;
+	int rc;
+
+	if ((rc = need_str(c, "name", &name)))
+		return rc;
+	if ((v = arg_get(c, "limit"))) {
+		int64_t n = json_object_get_int64(v);
+
+		if (n < 1 || n > 1000000)
+			return eg_fail(&c->err, EINVAL, "limit %lld is not in 1-1000000",
+				       (long long)n);
+		limit = n;
+	}
+	rc = eg_site_get(c->d->st, name, &s, &c->err);
+	if (rc)
+		return rc;
+	*c->data = json_object_new_object();
+	arr = json_object_new_array();
+	if (c->d->dp && eg_dp_site_lookup(c->d->dp, s.source_ip, &ds) == 0) {
+		eg_dp_inner_counts(c->d->dp, ds.slot, &flows, &devs);
+		eg_dp_flows(c->d->dp, ds.slot, limit, flow_one, arr);
+	}
+	json_object_object_add(*c->data, "site", json_object_new_string(s.name));
+	json_object_object_add(*c->data, "flows", json_object_new_int64(flows));
+	json_object_object_add(*c->data, "endpoints", json_object_new_int64(devs));
+	json_object_object_add(*c->data, "list", arr);
+	eg_site_clear(&s);
+	return 0;
+}
 
 /* ---- CSV import / export ---------------------------------------------------- */
 
@@ -935,6 +1043,7 @@ static const struct {
 	{ "site.show", cmd_site_show },
 	{ "site.edit", cmd_site_edit },
 	{ "site.import", cmd_site_import },
+	{ "site.flows", cmd_site_flows },
 	{ "site.export", cmd_site_export },
 	{ "site.delete", cmd_site_delete },
 	{ "site.enable", cmd_site_enable },

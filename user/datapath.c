@@ -20,11 +20,16 @@
 #include <xdp/libxdp.h>
 
 #include "datapath.h"
+#include "flows.h"
 #include "log.h"
+#include "tc_inner.skel.h"
 #include "xdp_classify.skel.h"
 
 struct eg_dp {
 	struct xdp_classify_bpf *skel;
+	struct tc_inner_bpf *tc;	/* the inner program, on site xfrmi's */
+	struct eg_flows *ft;		/* its flow table sweeper */
+	int fd_ifsite, fd_in_ctr;
 	struct xdp_program *prog;
 	int ifindex;
 	enum xdp_attach_mode mode;
@@ -39,6 +44,8 @@ struct eg_dp {
 /* The maps we pin, by their shared names. */
 static const char *const pinned[] = {
 	EG_MAP_SITES, EG_MAP_SPIS, EG_MAP_STATS, EG_MAP_SITE_CTR,
+	EG_MAP_IFSITE, EG_MAP_FLOWS, EG_MAP_DEVS, EG_MAP_IN_CNT,
+	EG_MAP_IN_STATS, EG_MAP_IN_CTR,
 };
 
 int eg_bpffs_ensure(const char *pin_root)
@@ -72,13 +79,13 @@ static void unpin_all(const char *root)
 	}
 }
 
-static int pin_all(struct eg_dp *dp)
+static int pin_all(struct eg_dp *dp, struct bpf_object *obj)
 {
 	char path[PATH_MAX];
 	struct bpf_map *map;
 	int err;
 
-	bpf_object__for_each_map(map, dp->skel->obj) {
+	bpf_object__for_each_map(map, obj) {
 		const char *name = bpf_map__name(map);
 		unsigned i;
 
@@ -88,6 +95,8 @@ static int pin_all(struct eg_dp *dp)
 		if (i == sizeof(pinned) / sizeof(pinned[0]))
 			continue;	/* .rodata and friends */
 		snprintf(path, sizeof(path), "%s/%s", dp->pin_root, name);
+		if (access(path, F_OK) == 0)
+			continue;	/* shared with the other program */
 		err = bpf_map__pin(map, path);
 		if (err) {
 			pr_err("pin %s: %s", path, strerror(-err));
@@ -127,6 +136,10 @@ static int load_and_attach(struct eg_dp *dp, const struct eg_dp_opts *o,
 
 static void unload(struct eg_dp *dp)
 {
+	eg_flows_close(dp->ft);
+	dp->ft = NULL;
+	tc_inner_bpf__destroy(dp->tc);
+	dp->tc = NULL;
 	if (dp->prog) {
 		if (dp->mode != XDP_MODE_UNSPEC)
 			xdp_program__detach(dp->prog, dp->ifindex, dp->mode, 0);
@@ -136,6 +149,48 @@ static void unload(struct eg_dp *dp)
 	dp->mode = XDP_MODE_UNSPEC;
 	xdp_classify_bpf__destroy(dp->skel);
 	dp->skel = NULL;
+}
+
+/*
+ * The inner program: one object for all sites (eg_ifsite tells it which
+ * site an interface is), sharing the XDP program's eg_site_ctr so that a
+ * probe ping counts for the site's status.
+ */
+static int inner_load(struct eg_dp *dp, const struct eg_dp_opts *o)
+{
+	struct eg_in_cfg cfg = o->inner;
+	int err;
+
+	if (!cfg.flow_cap) {
+		struct eg_in_cfg def = EG_IN_CFG_DEFAULT;
+
+		cfg = def;
+	}
+	err = eg_in_cfg_check(&cfg);
+	if (err) {
+		pr_err("inner program settings are inconsistent (timeouts, caps)");
+		return err;
+	}
+	dp->tc = tc_inner_bpf__open();
+	if (!dp->tc)
+		return -errno;
+	memcpy((void *)&dp->tc->rodata->eg_cfg, &cfg, sizeof(cfg));
+	err = bpf_map__reuse_fd(dp->tc->maps.eg_site_ctr,
+				bpf_map__fd(dp->skel->maps.eg_site_ctr));
+	if (!err)
+		err = tc_inner_bpf__load(dp->tc);
+	if (err) {
+		pr_err("load the inner TC program: %s", strerror(-err));
+		return err;
+	}
+	err = pin_all(dp, dp->tc->obj);
+	if (err)
+		return err;
+	dp->fd_ifsite = bpf_map__fd(dp->tc->maps.eg_ifsite);
+	dp->fd_in_ctr = bpf_map__fd(dp->tc->maps.eg_in_ctr);
+	return eg_flows_open(&dp->ft, bpf_map__fd(dp->tc->maps.eg_flows),
+			     bpf_map__fd(dp->tc->maps.eg_devs),
+			     bpf_map__fd(dp->tc->maps.eg_in_cnt), &cfg);
 }
 
 int eg_dp_open(struct eg_dp **dpp, const struct eg_dp_opts *o)
@@ -184,7 +239,10 @@ int eg_dp_open(struct eg_dp **dpp, const struct eg_dp_opts *o)
 			goto fail;
 		}
 	}
-	err = pin_all(dp);
+	err = pin_all(dp, dp->skel->obj);
+	if (err)
+		goto fail;
+	err = inner_load(dp, o);
 	if (err)
 		goto fail;
 
@@ -508,4 +566,116 @@ int eg_dp_site_counters(struct eg_dp *dp, uint32_t saddr,
 	if (bpf_map_lookup_elem(dp->fd_sites, &saddr, &s))
 		return -ENOENT;
 	return eg_percpu_site_sum(dp->fd_site_ctr, s.slot, out);
+}
+
+/* ---- the inner (TC) program ------------------------------------------------- */
+
+int eg_dp_inner_attach(struct eg_dp *dp, int ifindex, const struct eg_isite *cfg)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 1, .priority = 1,
+		    .prog_fd = bpf_program__fd(dp->tc->progs.tc_inner));
+	__u32 key = ifindex;
+	int err;
+
+	/* a clean slate for the slot's counters */
+	{
+		struct eg_in_ctr zero[dp->ncpus];
+
+		memset(zero, 0, sizeof(zero));
+		bpf_map_update_elem(dp->fd_in_ctr, &cfg->slot, zero, BPF_ANY);
+	}
+	if (bpf_map_update_elem(dp->fd_ifsite, &key, cfg, BPF_ANY))
+		return -errno;
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST)
+		goto fail;
+	err = bpf_tc_attach(&hook, &opts);
+	if (err)
+		goto fail;
+	pr_debug("inner program on ifindex %d for site %u", ifindex, cfg->site_id);
+	return 0;
+fail:
+	bpf_map_delete_elem(dp->fd_ifsite, &key);
+	return err;
+}
+
+void eg_dp_inner_detach(struct eg_dp *dp, int ifindex, uint32_t slot)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = BPF_TC_INGRESS);
+	__u32 key = ifindex;
+
+	/* the interface usually goes with its hook; be tidy if it stays */
+	bpf_tc_hook_destroy(&hook);
+	bpf_map_delete_elem(dp->fd_ifsite, &key);
+	eg_flows_purge_slot(dp->ft, slot, NULL);
+	bpf_map_delete_elem(dp->fd_in_ctr, &slot);
+}
+
+int eg_dp_inner_update(struct eg_dp *dp, uint32_t site_id,
+		       const struct eg_isite *cfg)
+{
+	__u32 key, next, *prev = NULL;
+	struct eg_isite cur;
+
+	while (bpf_map_get_next_key(dp->fd_ifsite, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(dp->fd_ifsite, &key, &cur) == 0 &&
+		    cur.site_id == site_id &&
+		    bpf_map_update_elem(dp->fd_ifsite, &key, cfg, BPF_EXIST))
+			return -errno;
+	}
+	return 0;
+}
+
+int eg_dp_inner_counts(struct eg_dp *dp, uint32_t slot, uint32_t *flows,
+		       uint32_t *devs)
+{
+	struct eg_in_cnt c;
+	int err = eg_flows_counts(dp->ft, slot, &c);
+
+	*flows = err ? 0 : c.flows;
+	*devs = err ? 0 : c.devs;
+	return err;
+}
+
+int eg_dp_inner_ctr(struct eg_dp *dp, uint32_t slot, struct eg_in_ctr *out)
+{
+	return eg_in_ctr_sum(dp->fd_in_ctr, slot, out);
+}
+
+void eg_dp_sweep(struct eg_dp *dp)
+{
+	struct eg_sweep_res res = { 0 };
+
+	if (eg_flows_sweep_step(dp->ft, eg_mono_ns(), EG_SWEEP_BUDGET, &res) == 0 &&
+	    (res.flows_freed || res.devs_freed))
+		pr_debug("sweeper: %llu flows, %llu devices expired",
+			 (unsigned long long)res.flows_freed,
+			 (unsigned long long)res.devs_freed);
+	if (res.underflow)
+		pr_warn("sweeper: %llu count underflows (a bug)",
+			(unsigned long long)res.underflow);
+}
+
+int eg_dp_flows(struct eg_dp *dp, uint32_t slot, unsigned max,
+		eg_dp_flow_cb cb, void *arg)
+{
+	int fd = bpf_map__fd(dp->tc->maps.eg_flows);
+	struct eg_flow_key key, next, *prev = NULL;
+	struct eg_flow f;
+	unsigned n = 0;
+
+	while (n < max && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (key.slot != slot || bpf_map_lookup_elem(fd, &key, &f))
+			continue;
+		cb(&key, &f, arg);
+		n++;
+	}
+	return 0;
 }

@@ -23,6 +23,7 @@ struct eg_dp_opts {
 	const char *pin_root;	/* default EG_PIN_ROOT */
 	uint32_t local_addr;	/* network order; 0 = any */
 	bool force_generic;	/* skip the native attempt */
+	struct eg_in_cfg inner;	/* the inner program's defaults (caps, timeouts) */
 };
 
 int eg_dp_open(struct eg_dp **dp, const struct eg_dp_opts *o);
@@ -64,6 +65,28 @@ int eg_dp_spi_del(struct eg_dp *dp, uint32_t spi);
 /* Per-site counters summed over CPUs (last_alive_ns: the latest). */
 int eg_dp_site_counters(struct eg_dp *dp, uint32_t saddr,
 			struct eg_site_ctr *out);
+
+/*
+ * The inner (TC) program on a site's XFRM interface: fill eg_ifsite and
+ * attach at clsact ingress (attach), or detach, forget the interface and
+ * give back every flow and device slot of the site (detach).
+ */
+int eg_dp_inner_attach(struct eg_dp *dp, int ifindex, const struct eg_isite *cfg);
+void eg_dp_inner_detach(struct eg_dp *dp, int ifindex, uint32_t slot);
+/* Replace the site's inner config where attached (site edited). */
+int eg_dp_inner_update(struct eg_dp *dp, uint32_t site_id,
+		       const struct eg_isite *cfg);
+/* Exact flow/device counts and summed inner counters of a slot. */
+int eg_dp_inner_counts(struct eg_dp *dp, uint32_t slot, uint32_t *flows,
+		       uint32_t *devs);
+int eg_dp_inner_ctr(struct eg_dp *dp, uint32_t slot, struct eg_in_ctr *out);
+/* Once a second: expire idle flows and devices within a budget. */
+void eg_dp_sweep(struct eg_dp *dp);
+/* Flows of a slot, at most max, each to cb. */
+typedef void (*eg_dp_flow_cb)(const struct eg_flow_key *k,
+			      const struct eg_flow *f, void *arg);
+int eg_dp_flows(struct eg_dp *dp, uint32_t slot, unsigned max,
+		eg_dp_flow_cb cb, void *arg);
 
 /* Helpers shared with ipsecctl's map dump. */
 int eg_percpu_site_sum(int map_fd, __u32 slot, struct eg_site_ctr *out);

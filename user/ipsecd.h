@@ -33,6 +33,7 @@ struct ipsecd {
 	const char *pop_name;	/* which POP this gateway is */
 	uint32_t local_addr;	/* IKE address, network order; 0 = any */
 	bool force_generic;
+	uint32_t flow_cap, device_cap;	/* inner defaults; 0 = built-in */
 };
 
 /* Control-socket dispatcher (cmds.c). */

@@ -37,6 +37,8 @@ static void usage(FILE *f)
 "  -a, --local-addr IP   our IKE address; XDP classifies only UDP to it\n"
 "  -n, --pop NAME        which POP this gateway is\n"
 "  -g, --generic         attach in generic (skb) mode, skip native\n"
+"  -F, --flow-cap N      concurrent inner flows per site (default 10000)\n"
+"  -D, --device-cap N    inner source addresses per site (default 10000)\n"
 "  -v, --verbose         debug logging (twice: libbpf too)\n"
 "  -h, --help            this text\n");
 }
@@ -72,14 +74,32 @@ static int parse_args(struct ipsecd *d, int argc, char **argv)
 		{ "local-addr", required_argument, NULL, 'a' },
 		{ "pop", required_argument, NULL, 'n' },
 		{ "generic", no_argument, NULL, 'g' },
+		{ "flow-cap", required_argument, NULL, 'F' },
+		{ "device-cap", required_argument, NULL, 'D' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "i:d:s:P:a:n:gvh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:d:s:P:a:n:gF:D:vh", opts, NULL)) != -1) {
+		char *end;
+		long v;
+
 		switch (c) {
+		case 'F':
+		case 'D':
+			v = strtol(optarg, &end, 10);
+			if (*end || v < 1 || v > EG_CAP_MAX) {
+				fprintf(stderr, "ipsecd: --%s takes 1-%d, not '%s'\n",
+					c == 'F' ? "flow-cap" : "device-cap", EG_CAP_MAX, optarg);
+				return -EINVAL;
+			}
+			if (c == 'F')
+				d->flow_cap = v;
+			else
+				d->device_cap = v;
+			break;
 		case 'i': d->ifname = optarg; break;
 		case 'd': d->db_path = optarg; break;
 		case 's': d->sock_path = optarg; break;
@@ -172,6 +192,15 @@ int main(int argc, char **argv)
 	dpo.pin_root = d.pin_root;
 	dpo.local_addr = d.local_addr;
 	dpo.force_generic = d.force_generic;
+	{
+		struct eg_in_cfg def = EG_IN_CFG_DEFAULT;
+
+		dpo.inner = def;
+		if (d.flow_cap)
+			dpo.inner.flow_cap = d.flow_cap;
+		if (d.device_cap)
+			dpo.inner.dev_cap = d.device_cap;
+	}
 	if (eg_dp_open(&d.dp, &dpo) || eg_status_open(&d.status))
 		goto out;
 	pr_debug("data path open");
@@ -200,6 +229,7 @@ int main(int argc, char **argv)
 		if (now != last_tick) {
 			if (d.tun)
 				eg_tunnels_tick(d.tun);
+			eg_dp_sweep(d.dp);
 			if (now - last_scan >= EG_SCAN_SECS) {
 				eg_status_scan(d.status, &d);
 				last_scan = now;

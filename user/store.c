@@ -151,10 +151,21 @@ static const char schema_v2[] =
 	"CREATE INDEX sites_by_traffic ON sites (traffic_type,"
 	" name COLLATE NOCASE, id, enabled, up, primary_pop);";
 
+/*
+ * Schema version 3: per-site limits of the inner (TC) program; 0 means
+ * the gateway's default (ipsecd --flow-cap / --device-cap).
+ */
+static const char schema_v3[] =
+	"ALTER TABLE sites ADD COLUMN flow_cap INTEGER NOT NULL DEFAULT 0"
+	" CHECK (flow_cap BETWEEN 0 AND 1000000);"
+	"ALTER TABLE sites ADD COLUMN device_cap INTEGER NOT NULL DEFAULT 0"
+	" CHECK (device_cap BETWEEN 0 AND 1000000);";
+
 /* Version i + 1 is reached by applying migrations[i]. Append, never edit. */
 static const struct eg_migration migrations[] = {
 	{ .sql = schema_v1 },
 	{ .sql = schema_v2 },
+	{ .sql = schema_v3 },
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == EG_STORE_SCHEMA_VERSION,
@@ -163,7 +174,8 @@ _Static_assert(ARRAY_SIZE(migrations) == EG_STORE_SCHEMA_VERSION,
 #define SITE_COLS							\
 	"s.id, s.name, s.id_type, s.id_value, s.source_ip, s.psk, p.name,"	\
 	" s.traffic_type, s.license, s.max_bw_mbps, s.enabled, s.created,"	\
-	" s.updated, s.cipher, s.up, s.status_since"				\
+	" s.updated, s.cipher, s.up, s.status_since, s.flow_cap,"		\
+	" s.device_cap"								\
 	" FROM sites s JOIN pops p ON p.id = s.primary_pop"
 /* ?1 of the page queries: a JSON array of site ids */
 #define PAGE_IDS	" IN (SELECT value FROM json_each(?1))"
@@ -204,14 +216,15 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_SITE_INSERT]	=
 		"INSERT INTO sites (name, id_type, id_value, source_ip, psk,"
 		" primary_pop, traffic_type, license, max_bw_mbps, enabled,"
-		" cipher, created, updated)"
+		" cipher, created, updated, flow_cap, device_cap)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-		" ?12)",
+		" ?12, ?14, ?15)",
 	[ST_SITE_UPDATE]	=
 		"UPDATE sites SET name = ?1, id_type = ?2, id_value = ?3,"
 		" source_ip = ?4, psk = ?5, primary_pop = ?6,"
 		" traffic_type = ?7, license = ?8, max_bw_mbps = ?9,"
-		" enabled = ?10, cipher = ?11, updated = ?12 WHERE id = ?13",
+		" enabled = ?10, cipher = ?11, updated = ?12, flow_cap = ?14,"
+		" device_cap = ?15 WHERE id = ?13",
 	[ST_SITE_BY_NAME]	= "SELECT " SITE_COLS " WHERE s.name = ?1",
 	[ST_SITE_BY_ID]		= "SELECT " SITE_COLS " WHERE s.id = ?1",
 	[ST_SITE_BY_IDENT]	= "SELECT " SITE_COLS
@@ -935,7 +948,9 @@ static int site_bind(struct eg_store *st, sqlite3_stmt *stmt,
 	    sqlite3_bind_int64(stmt, 9, s->max_bw_mbps) ||
 	    sqlite3_bind_int(stmt, 10, s->enabled) ||
 	    sqlite3_bind_text(stmt, 11, eg_cipher_name(s->cipher), -1,
-			      SQLITE_STATIC))
+			      SQLITE_STATIC) ||
+	    sqlite3_bind_int64(stmt, 14, s->flow_cap) ||
+	    sqlite3_bind_int64(stmt, 15, s->device_cap))
 		return bind_fail(st, err);
 	return 0;
 }
@@ -1234,6 +1249,8 @@ static int site_cols(sqlite3_stmt *row, struct eg_site_rec *s,
 	s->updated = sqlite3_column_int64(row, 12);
 	s->up = sqlite3_column_int(row, 14);
 	s->status_since = sqlite3_column_int64(row, 15);
+	s->flow_cap = sqlite3_column_int64(row, 16);
+	s->device_cap = sqlite3_column_int64(row, 17);
 out:
 	if (ret)
 		eg_site_clear(s);

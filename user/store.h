@@ -22,7 +22,8 @@
 #define EG_MAX_BACKUP_POPS	9
 #define EG_MAX_CUSTOM_PORTS	32
 #define EG_LOCATION_MAX		64
-#define EG_STORE_SCHEMA_VERSION	2
+#define EG_STORE_SCHEMA_VERSION	3
+#define EG_CAP_MAX		1000000	/* per-site flow/device cap bound */
 #define EG_CIPHER_MAX		16
 #define EG_PAGE_MAX		100	/* sites per page, the IPSec page's limit */
 /* accepted "encryption cipher" values (CSV and site add/edit) */
@@ -58,6 +59,8 @@ struct eg_site_rec {
 	uint16_t ports[EG_MAX_CUSTOM_PORTS];	/* custom TCP ports, host order */
 	unsigned n_ports;
 	uint32_t max_bw_mbps;		/* 0 = no limit configured */
+	uint32_t flow_cap;		/* concurrent inner flows; 0 = default */
+	uint32_t device_cap;		/* inner source addresses; 0 = default */
 	char cipher[EG_CIPHER_MAX + 1];	/* CSV "encryption cipher": "" = any of
 					 * the table, else one of EG_CIPHERS */
 	bool enabled;

@@ -46,6 +46,7 @@ struct site_ref {
 	int64_t site_id;
 	unsigned children;
 	int xfrmi_ifindex;
+	uint32_t slot;		/* the site's counter slot (inner program) */
 	struct site_ref *next;
 };
 
@@ -197,6 +198,37 @@ static int env_spi_alloc(void *arg, const struct ike_sa *sa, uint32_t *spi)
 	return rc;
 }
 
+/* ---- the inner program's view of a site ---------------------------------- */
+
+static void isite_fill(struct eg_tunnels *t, const struct eg_site_rec *s,
+		       uint32_t slot, struct eg_isite *c)
+{
+	unsigned i;
+
+	memset(c, 0, sizeof(*c));
+	c->site_id = (uint32_t)s->id;
+	c->slot = slot;
+	c->flags = s->license == EG_LIC_CLOUD_FIREWALL ? EG_LIC_WEB | EG_LIC_FW :
+							 EG_LIC_WEB;
+	c->flow_cap = s->flow_cap;
+	c->dev_cap = s->device_cap;
+	c->probe_ip = probe_ip(t);
+	for (i = 0; i < s->n_ports && i < EG_MAX_CPORTS; i++)
+		c->ports[i] = s->ports[i];
+	c->n_ports = i;
+}
+
+void eg_tunnels_site_changed(struct eg_tunnels *t, const struct eg_site_rec *s)
+{
+	struct eg_isite c;
+	struct eg_site ds;
+
+	if (eg_dp_site_lookup(t->d->dp, s->source_ip, &ds))
+		return;
+	isite_fill(t, s, ds.slot, &c);
+	eg_dp_inner_update(t->d->dp, (uint32_t)s->id, &c);
+}
+
 /* ---- kernel ------------------------------------------------------------------ */
 
 static struct site_ref *site_ref(struct eg_tunnels *t, int64_t id)
@@ -345,6 +377,7 @@ static void env_child_remove(void *arg, const struct ike_sa *sa,
 	routes(t, c, sa->site_id, r->xfrmi_ifindex, false);
 	if (--r->children)
 		return;
+	eg_dp_inner_detach(t->d->dp, r->xfrmi_ifindex, r->slot);
 	eg_site_link_del((uint32_t)sa->site_id);
 	for (pp = &t->sites; *pp; pp = &(*pp)->next) {
 		if (*pp == r) {
@@ -366,14 +399,39 @@ static int env_child_install(void *arg, const struct ike_sa *sa,
 	int rc;
 
 	if (!r) {
+		struct eg_site_rec site;
+		struct eg_isite ic;
+		struct eg_site ds;
+		struct eg_err err;
+
 		r = calloc(1, sizeof(*r));
 		if (!r)
 			return -ENOMEM;
+		rc = eg_dp_site_lookup(t->d->dp, sa->peer_addr, &ds);
+		if (!rc)
+			rc = eg_site_get_by_id(t->d->st, sa->site_id, &site, &err);
+		if (rc) {
+			free(r);
+			return rc;
+		}
+		r->slot = ds.slot;
 		rc = eg_site_link_add((uint32_t)sa->site_id, site_table(sa->site_id),
 				      probe_ip(t), &r->xfrmi_ifindex);
 		if (rc) {
 			pr_warn("site '%s': xfrm interface/VRF: %s (%s)", sa->site_name,
 				strerror(-rc), eg_link_errmsg());
+			eg_site_clear(&site);
+			free(r);
+			return rc;
+		}
+		/* limits and traffic classes on the decrypted traffic */
+		isite_fill(t, &site, r->slot, &ic);
+		eg_site_clear(&site);
+		rc = eg_dp_inner_attach(t->d->dp, r->xfrmi_ifindex, &ic);
+		if (rc) {
+			pr_warn("site '%s': inner program on its xfrm interface: %s",
+				sa->site_name, strerror(-rc));
+			eg_site_link_del((uint32_t)sa->site_id);
 			free(r);
 			return rc;
 		}
@@ -495,6 +553,7 @@ void eg_tunnels_close(struct eg_tunnels *t)
 		struct site_ref *r = t->sites;
 
 		t->sites = r->next;
+		eg_dp_inner_detach(t->d->dp, r->xfrmi_ifindex, r->slot);
 		eg_site_link_del((uint32_t)r->site_id);
 		free(r);
 	}

@@ -22,6 +22,9 @@ void eg_tunnels_tick(struct eg_tunnels *t);
 /* A site was disabled or deleted: its tunnels go down now. */
 void eg_tunnels_site_down(struct eg_tunnels *t, int64_t site_id,
 			  const char *why);
+/* A site's configuration changed: its inner limits follow, live. */
+struct eg_site_rec;
+void eg_tunnels_site_changed(struct eg_tunnels *t, const struct eg_site_rec *s);
 /* Kernel counters of one Child SA (inbound SPI, network order). */
 int eg_tunnels_sa_stats(struct eg_tunnels *t, uint32_t spi, uint32_t daddr,
 			uint64_t *bytes, uint64_t *packets);

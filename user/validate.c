@@ -589,6 +589,12 @@ int eg_site_validate(const struct eg_site_rec *s, struct eg_err *err)
 					       "custom port %u is listed twice",
 					       s->ports[i]);
 	}
+	if (s->flow_cap > EG_CAP_MAX)
+		return eg_fail(err, EINVAL, "flow cap %u is over %d", s->flow_cap,
+			       EG_CAP_MAX);
+	if (s->device_cap > EG_CAP_MAX)
+		return eg_fail(err, EINVAL, "device cap %u is over %d",
+			       s->device_cap, EG_CAP_MAX);
 	return 0;
 }
 

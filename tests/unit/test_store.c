@@ -2357,7 +2357,7 @@ static void test_migration_v1_v2(void **state)
 
 	steps = eg_store_migrations(&n);
 	assert_int_equal(n, EG_STORE_SCHEMA_VERSION);
-	assert_int_equal(n, 2);
+	assert_int_equal(n, 3);
 	snprintf(path, sizeof(path), "%s/other.db", fx->dir);
 	if (eg_store_open_migrations(&st, path, steps, 1, &err))
 		fail_msg("v1: %s", err.msg);
@@ -2380,10 +2380,13 @@ static void test_migration_v1_v2(void **state)
 
 	if (eg_store_open(&st, path, &err))
 		fail_msg("upgrade: %s", err.msg);
-	assert_int_equal(eg_store_schema_version(st), 2);
+	assert_int_equal(eg_store_schema_version(st), EG_STORE_SCHEMA_VERSION);
 	assert_int_equal(eg_site_count(st), 3);
 
 	assert_int_equal(eg_site_get(st, "Alpha", &s, &err), 0);
+	/* v3: the inner caps come up as "the gateway's default" */
+	assert_int_equal(s.flow_cap, 0);
+	assert_int_equal(s.device_cap, 0);
 	assert_int_equal(s.id_type, EG_ID_FQDN);
 	assert_string_equal(s.id_value, "alpha.example.com");
 	assert_int_equal(s.source_ip, ip("198.51.100.1"));
@@ -2433,7 +2436,7 @@ static void test_migration_v1_v2(void **state)
 	eg_store_close(st);
 
 	db = raw_open(path);
-	assert_int_equal(raw_int(db, "SELECT group_concat(version) = '1,2' FROM schema_version"),
+	assert_int_equal(raw_int(db, "SELECT group_concat(version) = '1,2,3' FROM schema_version"),
 			 1);
 	/* v1's 3 + delta's 2 of each */
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM site_backup_pops"), 5);
