@@ -12,6 +12,10 @@ echo "== XDP classifier vs floor and xdp-filter (BPF_PROG_TEST_RUN)"
 echo "wrote $BUILD/bench/xdp.json"
 
 echo
+echo "== inner TC program vs a bare TC program (BPF_PROG_TEST_RUN), flow table memory"
+"$BUILD/tests/bench/bench_tc" -o "$BUILD/bench/tc.json"
+
+echo
 echo "== IKE responder handshake in-process vs its DH alone"
 "$BUILD/tests/bench/bench_ike" -o "$BUILD/bench/ike.json"
 echo "-- openssl speed ffdh2048 (OpenSSL's own DH, same machine, same run)"
