@@ -56,7 +56,22 @@ echo; echo "\$ ip -s xfrm state (POP)"
 ip -n pop -s xfrm state | grep -E "^src|proto esp|bytes\)|if_id"
 pause
 
-say "6. the admin disables the site: ipsecd sends DELETE, the SAs and the XDP entry go"
+say "6. limits on the decrypted traffic: a flow cap of 5 for this site"
+CONNS=$BUILD/tests/vm/conns
+in_ns pop "$CONNS" serve 8080 >"$T/serve.log" 2>&1 &
+sleep 0.3
+run site edit branch1 license cloud-firewall flow-cap 5
+echo "\$ conns open 100.64.0.1 8080 8 (from the PC: 8 concurrent TCP connections)"
+echo "(one slot is still held by the curl above, closing: FIN timeout 30 s)"
+in_ns pc "$CONNS" open 100.64.0.1 8080 8 --hold 4 --timeout-ms 2500 --rst &
+client=$!
+sleep 3.5
+run flows branch1
+ctl site show branch1 | grep -E "limits|now  |inner"
+wait "$client"
+pause
+
+say "7. the admin disables the site: ipsecd sends DELETE, the SAs and the XDP entry go"
 run site disable branch1
 sleep 1
 run sa list

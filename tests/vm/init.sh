@@ -24,7 +24,7 @@ fail() {
 debug=""
 mark() {
 	[ -n "$debug" ] || return 0
-	up=?
+	up="?"
 	read -r up _ 2>/dev/null </proc/uptime || read -r up _ </newroot/proc/uptime
 	echo "vm-init: ${up}s $*"
 }
@@ -147,5 +147,6 @@ fi
 mark "mounts done"
 
 # Step 11: hand over to stage 2 on the host's root.
+# shellcheck disable=SC2093 # the next line only runs if exec fails
 exec switch_root /newroot /bin/sh /run/vm/stage2.sh
 fail "switch_root failed"

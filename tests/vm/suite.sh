@@ -32,6 +32,7 @@ export LC_ALL=C
 tests=()
 if [ -n "${VM_TESTS:-}" ]; then
 	for t in $VM_TESTS; do
+		t=${t##*/}
 		tests+=("${t%.sh}")
 	done
 else

@@ -16,7 +16,13 @@
 # Exit status: the command's own exit status; 124 when the timeout (default
 # 600 s) expired and QEMU was killed; 125 when the guest never reported an exit
 # status (kernel panic, crash in the init scripts); 2 for a usage error; 3 when
-# the kernel or the initramfs could not be prepared.
+# the kernel or the initramfs could not be prepared; 130/143 when the runner
+# itself got SIGINT/SIGTERM (the VM is stopped first).
+#
+# Files: init.sh is the initramfs's /init (stage 1), stage2.sh runs the command
+# on the host's root (stage 2). Cache: <build>/vm/kernel/VERSION (unpacked
+# kernel package + depmod + an uncompressed vmlinux), <build>/vm/initramfs-*.
+# Output throughput over the serial port is ~50-150 KB/s.
 #
 # Environment: VM_KEEP=1 keeps the per-run folder (console log, dmesg, output
 # files); VM_VERBOSE=1 prints timings and the console log even on success.
@@ -107,54 +113,71 @@ kernel_download() {
 	return 1
 }
 
-# apt-cache parses every package list (~0.7 s here): remember its answer until
-# the lists change.
+# Which package linux-image-amd64 names, in $pkg (empty when apt knows none).
+# apt-cache parses every package list (~0.7 s here): its answer is kept in
+# $pkgfile until the lists change.
 pkgfile="$cache/kernel.pkg"
+resolve_kernel() {
+	pkg=$(kernel_pkg || true)
+	[ -z "$pkg" ] || echo "$pkg" >"$pkgfile"
+}
+
+# Download $pkg and unpack it (never install it) into <cache>/kernel/VERSION,
+# unless already there. Returns non-zero when the download fails. Explicit
+# checks: set -e does not apply inside a function called from a condition.
+fetch_kernel() {
+	local v=${pkg#linux-image-} dl="$cache/dl" kd
+	kd="$cache/kernel/$v"
+	[ ! -e "$kd/.ok" ] || return 0
+	say "fetching kernel $pkg (first run only)"
+	rm -rf "$dl" "$kd.tmp"
+	mkdir -p "$dl" "$kd.tmp"
+	kernel_download "$dl" || { rm -rf "$kd.tmp"; return 1; }
+	# Keep only the kernel image, its config and the modules.
+	dpkg-deb -x "$dl"/linux-image-*.deb "$kd.tmp" || die "cannot unpack $pkg"
+	rm -rf "$kd.tmp/usr" "$dl"
+	[ -f "$kd.tmp/boot/vmlinuz-$v" ] || die "no vmlinuz-$v in $pkg"
+	[ -d "$kd.tmp/lib/modules/$v" ] || die "no modules for $v in $pkg"
+	# The .deb ships no modules.dep: generate it.
+	depmod -b "$kd.tmp" "$v" || die "depmod failed for $v"
+	rm -rf "$kd"
+	mv "$kd.tmp" "$kd"
+	touch "$kd/.ok"
+	say "kernel $v ready ($(elapsed) s)"
+}
+
 pkg=""
 if [ -s "$pkgfile" ] &&
 	[ -z "$(find /var/lib/apt/lists -maxdepth 1 -newer "$pkgfile" 2>/dev/null | head -n1)" ]; then
 	pkg=$(cat "$pkgfile")
+else
+	resolve_kernel
 fi
-[ -n "$pkg" ] || pkg=$(kernel_pkg || true)
-if [ -z "$pkg" ]; then
-	say "apt knows no linux-image-amd64: running apt-get update"
-	apt-get update -qq >/dev/null 2>&1 || true
-	pkg=$(kernel_pkg || true)
+# Run apt-get update only when apt names no kernel or its download fails
+# (the named version may have left the archive): then ask apt again.
+if [ -z "$pkg" ] || ! fetch_kernel; then
+	say "running apt-get update (kernel package unknown or not downloadable)"
+	rm -rf "$cache/dl"
+	apt-get update -qq >/dev/null 2>&1 || say "apt-get update failed"
+	resolve_kernel
+	if [ -n "$pkg" ] && ! fetch_kernel; then
+		cat "$cache/dl/apt.log" >&2 2>/dev/null || true
+		rm -rf "$cache/dl"
+		say "cannot download $pkg"
+		pkg=""
+	fi
 fi
 if [ -n "$pkg" ]; then
-	echo "$pkg" >"$pkgfile"
 	kver=${pkg#linux-image-}
 else
-	# No apt metadata at all: fall back to whatever kernel is cached.
-	kver=$(ls -1 "$cache/kernel" 2>/dev/null | sort -V | tail -n1)
-	[ -n "$kver" ] || die "cannot tell which kernel linux-image-amd64 names"
-	say "apt-cache gave nothing; using cached kernel $kver"
+	# Offline, or apt knows no kernel: fall back to the newest cached one.
+	kver=$(for d in "$cache"/kernel/*/.ok; do
+		[ -e "$d" ] && basename "$(dirname "$d")"
+	done | sort -V | tail -n1)
+	[ -n "$kver" ] || die "no kernel: cannot download the one linux-image-amd64 names"
+	say "using the cached kernel $kver"
 fi
 kdir="$cache/kernel/$kver"
-
-if [ ! -e "$kdir/.ok" ]; then
-	say "fetching kernel $pkg (first run only)"
-	dl="$cache/dl"
-	rm -rf "$dl" "$kdir.tmp"
-	mkdir -p "$dl" "$kdir.tmp"
-	# Download; run apt-get update only if the download fails.
-	if ! kernel_download "$dl"; then
-		say "download failed; running apt-get update and retrying"
-		apt-get update -qq >/dev/null 2>&1 || true
-		kernel_download "$dl" || { cat "$dl/apt.log" >&2; die "cannot download $pkg"; }
-	fi
-	# Unpack (never install) and keep only the kernel image and the modules.
-	dpkg-deb -x "$dl"/linux-image-*.deb "$kdir.tmp"
-	rm -rf "$kdir.tmp/usr" "$dl"
-	[ -f "$kdir.tmp/boot/vmlinuz-$kver" ] || die "no vmlinuz-$kver in $pkg"
-	[ -d "$kdir.tmp/lib/modules/$kver" ] || die "no modules for $kver in $pkg"
-	# The .deb ships no modules.dep: generate it.
-	depmod -b "$kdir.tmp" "$kver"
-	rm -rf "$kdir"
-	mv "$kdir.tmp" "$kdir"
-	touch "$kdir/.ok"
-	say "kernel $kver ready ($(elapsed) s)"
-fi
 moddir="$kdir/lib/modules/$kver"
 
 # Booting the compressed bzImage spends ~3 s of emulated CPU in the kernel's
@@ -323,6 +346,7 @@ flock -u 9
 exec 9>&-
 
 run=$(mktemp -d "$cache/run.XXXXXX")
+# shellcheck disable=SC2317 # called from the EXIT trap
 cleanup() {
 	if [ "$keep" = 1 ]; then
 		say "run folder kept: $run"
@@ -386,6 +410,7 @@ timeout -k 5 "$timeout_s" qemu-system-x86_64 \
 	</dev/null >&3 2>"$run/qemu.log" &
 qpid=$!
 exec 3>&-
+# shellcheck disable=SC2317 # called from the INT/TERM/HUP traps
 stop_vm() {
 	kill -TERM "$qpid" 2>/dev/null
 	wait "$qpid" 2>/dev/null
