@@ -461,28 +461,33 @@ static void print_site_detail(struct json_object *s)
 	}
 }
 
-static int site_add(int argc, char **argv)
+/* site add NAME ... and site edit NAME ...: keywords into one request. */
+static int site_add_edit(bool edit, int argc, char **argv)
 {
 	struct json_object *args, *resp, *data;
 	int rc;
 
-	if (argc < 1)
-		return ctl_err("usage: ipsecctl site add NAME " SITE_KEYWORDS);
+	if (argc < (edit ? 2 : 1))
+		return ctl_err("usage: ipsecctl site %s NAME %s" SITE_KEYWORDS,
+			       edit ? "edit" : "add", edit ? "[name NEW] " : "");
 	args = json_object_new_object();
 	json_object_object_add(args, "name", json_object_new_string(argv[0]));
 	rc = site_args(argc - 1, argv + 1, args);
 	if (!rc)
-		rc = call("site.add", args, &resp, &data);
+		rc = call(edit ? "site.edit" : "site.add", args, &resp, &data);
 	json_object_put(args);
 	if (rc)
 		return rc;
 	if (g.json)
 		print_json(data);
 	else
-		printf("site %s added\n", jstr(data, "name"));
+		printf("site %s %s\n", jstr(data, "name"), edit ? "updated" : "added");
 	json_object_put(resp);
 	return EXIT_SUCCESS;
 }
+
+static int site_add(int argc, char **argv)  { return site_add_edit(false, argc, argv); }
+static int site_edit(int argc, char **argv) { return site_add_edit(true, argc, argv); }
 
 static volatile sig_atomic_t watch_stop;
 
@@ -608,29 +613,6 @@ static int site_list(int argc, char **argv)
 	} while (watch && !watch_stop);
 	json_object_put(args);
 	return rc;
-}
-
-static int site_edit(int argc, char **argv)
-{
-	struct json_object *args, *resp, *data;
-	int rc;
-
-	if (argc < 2)
-		return ctl_err("usage: ipsecctl site edit NAME [name NEW] " SITE_KEYWORDS);
-	args = json_object_new_object();
-	json_object_object_add(args, "name", json_object_new_string(argv[0]));
-	rc = site_args(argc - 1, argv + 1, args);
-	if (!rc)
-		rc = call("site.edit", args, &resp, &data);
-	json_object_put(args);
-	if (rc)
-		return rc;
-	if (g.json)
-		print_json(data);
-	else
-		printf("site %s updated\n", jstr(data, "name"));
-	json_object_put(resp);
-	return EXIT_SUCCESS;
 }
 
 /* The whole file (or stdin for "-"), at most 32 MiB, NUL-terminated. */

@@ -285,6 +285,24 @@ const char *eg_dp_mode(const struct eg_dp *dp)
 	}
 }
 
+/* Add up one slot's per-CPU counters (the latest time, not a sum). */
+static void site_ctr_sum(struct eg_site_ctr *out, const struct eg_site_ctr *pc,
+			 int ncpus)
+{
+	int c;
+
+	for (c = 0; c < ncpus; c++) {
+		out->rx_bytes += pc[c].rx_bytes;
+		out->ike_pkts += pc[c].ike_pkts;
+		out->esp_pkts += pc[c].esp_pkts;
+		out->keepalives += pc[c].keepalives;
+		out->drop_disabled += pc[c].drop_disabled;
+		out->drop_bad_spi += pc[c].drop_bad_spi;
+		if (pc[c].last_alive_ns > out->last_alive_ns)
+			out->last_alive_ns = pc[c].last_alive_ns;
+	}
+}
+
 static int slot_alloc(struct eg_dp *dp, __u32 *slot)
 {
 	unsigned n = EG_MAX_SITES / 64, i, w;
@@ -376,7 +394,7 @@ int eg_dp_site_walk(struct eg_dp *dp, eg_dp_site_cb cb, void *arg)
 	__u32 keys[CHUNK], in = 0, out = 0, cnt, i;
 	struct eg_site vals[CHUNK];
 	bool more = true;
-	int c, err;
+	int err;
 
 	if (!dp->ctr_buf) {
 		dp->ctr_buf = malloc(EG_MAX_SITES * ctr_sz);
@@ -416,16 +434,7 @@ int eg_dp_site_walk(struct eg_dp *dp, eg_dp_site_cb cb, void *arg)
 				continue;
 			pc = (const struct eg_site_ctr *)((char *)dp->ctr_buf +
 							  (size_t)vals[i].slot * ctr_sz);
-			for (c = 0; c < dp->ncpus; c++) {
-				sum.rx_bytes += pc[c].rx_bytes;
-				sum.ike_pkts += pc[c].ike_pkts;
-				sum.esp_pkts += pc[c].esp_pkts;
-				sum.keepalives += pc[c].keepalives;
-				sum.drop_disabled += pc[c].drop_disabled;
-				sum.drop_bad_spi += pc[c].drop_bad_spi;
-				if (pc[c].last_alive_ns > sum.last_alive_ns)
-					sum.last_alive_ns = pc[c].last_alive_ns;
-			}
+			site_ctr_sum(&sum, pc, dp->ncpus);
 			cb(keys[i], &vals[i], &sum, arg);
 		}
 		in = out;
@@ -507,7 +516,7 @@ int eg_dp_spi_del(struct eg_dp *dp, uint32_t spi)
 
 int eg_percpu_site_sum(int fd, __u32 slot, struct eg_site_ctr *out)
 {
-	int n = libbpf_num_possible_cpus(), c;
+	int n = libbpf_num_possible_cpus();
 	struct eg_site_ctr *v;
 
 	memset(out, 0, sizeof(*out));
@@ -520,16 +529,7 @@ int eg_percpu_site_sum(int fd, __u32 slot, struct eg_site_ctr *out)
 		free(v);
 		return -errno;
 	}
-	for (c = 0; c < n; c++) {
-		out->rx_bytes += v[c].rx_bytes;
-		out->ike_pkts += v[c].ike_pkts;
-		out->esp_pkts += v[c].esp_pkts;
-		out->keepalives += v[c].keepalives;
-		out->drop_disabled += v[c].drop_disabled;
-		out->drop_bad_spi += v[c].drop_bad_spi;
-		if (v[c].last_alive_ns > out->last_alive_ns)
-			out->last_alive_ns = v[c].last_alive_ns;
-	}
+	site_ctr_sum(out, v, n);
 	free(v);
 	return 0;
 }
