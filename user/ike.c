@@ -17,6 +17,7 @@
 #include "ike.h"
 #include "log.h"
 
+#define IKE_HASH	65536	/* buckets of each SA index; power of two */
 #define IKE_PORT	500
 #define NATT_PORT	4500
 #define MSG_MAX		IKE_SK_MSG_MAX
@@ -24,6 +25,8 @@
 struct ike_ctx {
 	struct ike_env env;
 	struct ike_sa *sas;
+	struct ike_sa *by_r[IKE_HASH];	/* our SPI -> SA, for every message */
+	struct ike_sa *by_i[IKE_HASH];	/* peer's SPI + address -> SA (INIT) */
 	unsigned n_sas, n_half_open;
 	uint32_t next_reqid;
 	struct ike_stats st;
@@ -93,11 +96,58 @@ static void ike_set_state(struct ike_ctx *ctx, struct ike_sa *sa,
 
 /* ---- SA table ------------------------------------------------------------ */
 
+/* FNV-1a over a few bytes: SPIs are random, this only spreads them. */
+static unsigned bucket(const uint8_t *spi, uint32_t addr, uint16_t port)
+{
+	uint32_t h = 2166136261u;
+	unsigned i;
+
+	for (i = 0; i < IKE_SPI_LEN; i++)
+		h = (h ^ spi[i]) * 16777619u;
+	h = (h ^ addr) * 16777619u;
+	h = (h ^ port) * 16777619u;
+	return h & (IKE_HASH - 1);
+}
+
+/* Index an SA once both SPIs are known. */
+static void sa_index(struct ike_ctx *ctx, struct ike_sa *sa)
+{
+	unsigned r = bucket(sa->spi_r, 0, 0);
+	unsigned i = bucket(sa->spi_i, sa->peer_addr, sa->peer_port);
+
+	sa->rnext = ctx->by_r[r];
+	ctx->by_r[r] = sa;
+	sa->inext = ctx->by_i[i];
+	ctx->by_i[i] = sa;
+	sa->ibucket = i;
+	sa->indexed = true;
+}
+
+static void sa_unindex(struct ike_ctx *ctx, struct ike_sa *sa)
+{
+	struct ike_sa **pp;
+
+	if (!sa->indexed)
+		return;
+	for (pp = &ctx->by_r[bucket(sa->spi_r, 0, 0)]; *pp; pp = &(*pp)->rnext)
+		if (*pp == sa) {
+			*pp = sa->rnext;
+			break;
+		}
+	/* the peer's port may have floated since: the key is as indexed */
+	for (pp = &ctx->by_i[sa->ibucket]; *pp; pp = &(*pp)->inext)
+		if (*pp == sa) {
+			*pp = sa->inext;
+			break;
+		}
+	sa->indexed = false;
+}
+
 static struct ike_sa *sa_by_rspi(struct ike_ctx *ctx, const uint8_t *spi_r)
 {
 	struct ike_sa *sa;
 
-	for (sa = ctx->sas; sa; sa = sa->next)
+	for (sa = ctx->by_r[bucket(spi_r, 0, 0)]; sa; sa = sa->rnext)
 		if (sa->state != IKE_S_DEAD && !memcmp(sa->spi_r, spi_r, IKE_SPI_LEN))
 			return sa;
 	return NULL;
@@ -108,7 +158,7 @@ static struct ike_sa *sa_half_open(struct ike_ctx *ctx, const uint8_t *spi_i,
 {
 	struct ike_sa *sa;
 
-	for (sa = ctx->sas; sa; sa = sa->next)
+	for (sa = ctx->by_i[bucket(spi_i, addr, port)]; sa; sa = sa->inext)
 		if (sa->state == IKE_S_HALF_OPEN && sa->peer_addr == addr &&
 		    sa->peer_port == port && !memcmp(sa->spi_i, spi_i, IKE_SPI_LEN))
 			return sa;
@@ -128,6 +178,7 @@ static void sa_free(struct ike_ctx *ctx, struct ike_sa *sa)
 {
 	unsigned i;
 
+	sa_unindex(ctx, sa);
 	for (i = 0; i < IKE_MAX_CHILD; i++)
 		child_drop(ctx, sa, &sa->child[i]);
 	ike_keys_wipe(&sa->keys);
@@ -424,7 +475,10 @@ static void handle_init(struct ike_ctx *ctx, const struct ikev2_msghdr *h,
 	ike_set_state(ctx, sa, IKE_S_HALF_OPEN, "IKE_SA_INIT");
 
 	/* Our SPI, nonce and DH half; then g^ir and the seven keys (2.14). */
-	if (ike_spi_ike(sa->spi_r) || ike_random(sa->nr, IKE_NONCE_LEN) ||
+	if (ike_spi_ike(sa->spi_r))
+		goto fail;
+	sa_index(ctx, sa);
+	if (ike_random(sa->nr, IKE_NONCE_LEN) ||
 	    ike_dh_new(ch.dh, &dh) || ike_dh_public(dh, pub, ike_dh_group_len(ch.dh)))
 		goto fail;
 	glen = ike_dh_group_len(ch.dh);

@@ -45,7 +45,10 @@ struct ike_child {
 };
 
 struct ike_sa {
-	struct ike_sa *next;
+	struct ike_sa *next;		/* all SAs */
+	struct ike_sa *rnext, *inext;	/* hash chains: by SPIr, by SPIi+peer */
+	unsigned ibucket;		/* where inext chains (the port may float) */
+	bool indexed;
 	uint8_t spi_i[IKE_SPI_LEN], spi_r[IKE_SPI_LEN];
 	enum ike_state state;
 	const char *why;		/* reason of the last state change */
