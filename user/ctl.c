@@ -15,6 +15,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "ctl.h"
 #include "evloop.h"
 #include "log.h"
@@ -44,6 +46,10 @@ static void client_free(struct ctl_client *c)
 	struct eg_ctl *ctl = c->ctl;
 	struct ctl_client **pp;
 
+	if (c->in)
+		OPENSSL_cleanse(c->in, c->in_cap);
+	if (c->out)
+		OPENSSL_cleanse(c->out, c->out_len);	/* site show --show-secret */
 	for (pp = &ctl->clients; *pp; pp = &(*pp)->next) {
 		if (*pp == c) {
 			*pp = c->next;
@@ -200,6 +206,8 @@ static void client_cb(struct eg_ev *ev, uint32_t events)
 				goto drop;
 			memmove(c->in, nl + 1, c->in_len - len - 1);
 			c->in_len -= len + 1;
+			/* requests carry PSKs (site add, import): leave none behind */
+			OPENSSL_cleanse(c->in + c->in_len, len + 1);
 		}
 	}
 	if (client_flush(c))
