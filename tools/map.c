@@ -16,7 +16,10 @@
 #include <linux/bpf.h>
 #include <sqlite3.h>
 
+#include <time.h>
+
 #include "datapath.h"
+#include "flows.h"
 #include "espgate.h"
 #include "ipsecctl.h"
 
@@ -362,6 +365,166 @@ static int dump_ifsite(int fd, struct names *nm)
 	return EXIT_SUCCESS;
 }
 
+/* slot -> site id, from eg_sites (0 = no site holds the slot). */
+static __u32 *slot_sites(void)
+{
+	struct bpf_map_info info;
+	__u32 *ids = calloc(EG_MAX_SITES, sizeof(*ids));
+	__u32 key, next, *prev = NULL;
+	int fd = open_map(EG_MAP_SITES, &info);
+
+	if (!ids || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		return ids;
+	}
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct eg_site s;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &s) == 0 && s.slot < EG_MAX_SITES)
+			ids[s.slot] = s.site_id;
+	}
+	close(fd);
+	return ids;
+}
+
+static const char *slot_name(struct names *nm, const __u32 *ids, __u32 slot)
+{
+	return ids && slot < EG_MAX_SITES && ids[slot] ? names_get(nm, ids[slot]) : "?";
+}
+
+/* eg_flows / eg_devs: one line per entry, with the site's name. */
+static int dump_flows_devs(int fd, bool flows, struct names *nm)
+{
+	struct json_object *arr = json_object_new_array();
+	__u32 *ids = slot_sites();
+	union { struct eg_flow_key f; struct eg_dev_key d; } key, next;
+	void *prev = NULL;
+	struct timespec ts;
+	__u64 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	if (!g.json)
+		printf(flows ? "%-20s %-5s %-21s %-21s %s\n" : "%-20s %-15s %8s %6s %s\n",
+		       "SITE", flows ? "PROTO" : "ENDPOINT", flows ? "SOURCE" : "TUNNEL",
+		       flows ? "DESTINATION" : "MOVES", "IDLE");
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		union { struct eg_flow f; struct eg_dev d; } v;
+		char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], src[40], dst[40];
+		__u32 slot;
+		__u64 seen;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &v))
+			continue;
+		slot = flows ? key.f.slot : key.d.slot;
+		seen = flows ? v.f.last_seen : v.d.last_seen;
+		if (g.json) {
+			struct json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "site", json_object_new_string(slot_name(nm, ids, slot)));
+			json_object_object_add(o, "slot", json_object_new_int64(slot));
+			if (flows) {
+				json_object_object_add(o, "proto", json_object_new_int(key.f.proto));
+				json_object_object_add(o, "src", json_object_new_string(ip4(key.f.saddr, a)));
+				json_object_object_add(o, "sport", json_object_new_int(ntohs(key.f.sport)));
+				json_object_object_add(o, "dst", json_object_new_string(ip4(key.f.daddr, b)));
+				json_object_object_add(o, "dport", json_object_new_int(ntohs(key.f.dport)));
+				json_object_object_add(o, "class", json_object_new_int(v.f.tclass));
+			} else {
+				json_object_object_add(o, "endpoint", json_object_new_string(ip4(key.d.saddr, a)));
+				json_object_object_add(o, "tunnel", json_object_new_int64(v.d.tunnel));
+				json_object_object_add(o, "moves", json_object_new_int64(v.d.moves));
+			}
+			json_object_object_add(o, "idle_ns",
+					       json_object_new_uint64(now > seen ? now - seen : 0));
+			json_object_array_add(arr, o);
+		} else if (flows) {
+			snprintf(src, sizeof(src), "%s:%u", ip4(key.f.saddr, a), ntohs(key.f.sport));
+			snprintf(dst, sizeof(dst), "%s:%u", ip4(key.f.daddr, b), ntohs(key.f.dport));
+			printf("%-20s %-5u %-21s %-21s %llus\n", slot_name(nm, ids, slot),
+			       key.f.proto, src, dst,
+			       (unsigned long long)(now > seen ? (now - seen) / 1000000000ULL : 0));
+		} else {
+			printf("%-20s %-15s %8u %6u %llus\n", slot_name(nm, ids, slot),
+			       ip4(key.d.saddr, a), v.d.tunnel, v.d.moves,
+			       (unsigned long long)(now > seen ? (now - seen) / 1000000000ULL : 0));
+		}
+	}
+	if (g.json)
+		print_json(arr);
+	json_object_put(arr);
+	free(ids);
+	return EXIT_SUCCESS;
+}
+
+/* eg_in_cnt (exact counts) and eg_in_ctr (per-CPU counters), per site. */
+static int dump_inner_counts(bool cnt, struct names *nm)
+{
+	struct json_object *arr = json_object_new_array();
+	struct bpf_map_info info;
+	__u32 *ids = slot_sites(), slot;
+	int fd = open_map(cnt ? EG_MAP_IN_CNT : EG_MAP_IN_CTR, &info);
+
+	if (fd < 0 || !ids) {
+		free(ids);
+		json_object_put(arr);
+		return ctl_err("open %s: %s", cnt ? EG_MAP_IN_CNT : EG_MAP_IN_CTR,
+			       strerror(fd < 0 ? -fd : ENOMEM));
+	}
+	if (!g.json)
+		printf(cnt ? "%-20s %6s %10s %10s\n" : "%-20s %6s %10s %12s %9s %9s %6s %7s\n",
+		       "SITE", "SLOT", cnt ? "FLOWS" : "PKTS", cnt ? "ENDPOINTS" : "BYTES",
+		       "NEWFLOWS", "NEWDEVS", "MOVES", "PROBES");
+	for (slot = 0; slot < EG_MAX_SITES; slot++) {
+		struct eg_in_cnt c;
+		struct eg_in_ctr r;
+		struct json_object *o;
+
+		if (!ids[slot])
+			continue;
+		if (cnt ? bpf_map_lookup_elem(fd, &slot, &c) : eg_in_ctr_sum(fd, slot, &r))
+			continue;
+		if (!g.json) {
+			if (cnt)
+				printf("%-20s %6u %10llu %10llu\n", slot_name(nm, ids, slot), slot,
+				       (unsigned long long)c.flows, (unsigned long long)c.devs);
+			else
+				printf("%-20s %6u %10llu %12llu %9llu %9llu %6llu %7llu\n",
+				       slot_name(nm, ids, slot), slot,
+				       (unsigned long long)r.pkts, (unsigned long long)r.bytes,
+				       (unsigned long long)r.new_flows, (unsigned long long)r.new_devs,
+				       (unsigned long long)r.moves, (unsigned long long)r.probes);
+			continue;
+		}
+		o = json_object_new_object();
+		json_object_object_add(o, "site", json_object_new_string(slot_name(nm, ids, slot)));
+		json_object_object_add(o, "slot", json_object_new_int64(slot));
+		if (cnt) {
+			json_object_object_add(o, "flows", json_object_new_uint64(c.flows));
+			json_object_object_add(o, "endpoints", json_object_new_uint64(c.devs));
+		} else {
+			json_object_object_add(o, "pkts", json_object_new_uint64(r.pkts));
+			json_object_object_add(o, "bytes", json_object_new_uint64(r.bytes));
+			json_object_object_add(o, "new_flows", json_object_new_uint64(r.new_flows));
+			json_object_object_add(o, "new_devices", json_object_new_uint64(r.new_devs));
+			json_object_object_add(o, "moves", json_object_new_uint64(r.moves));
+			json_object_object_add(o, "probes", json_object_new_uint64(r.probes));
+		}
+		json_object_array_add(arr, o);
+	}
+	if (g.json)
+		print_json(arr);
+	json_object_put(arr);
+	free(ids);
+	close(fd);
+	return EXIT_SUCCESS;
+}
+
 static int map_dump(int argc, char **argv)
 {
 	struct bpf_map_info info;
@@ -389,6 +552,10 @@ static int map_dump(int argc, char **argv)
 		rc = dump_reasons(fd, in_names, EG_IN_REASON_MAX, EG_IN_FIRST_DROP);
 	} else if (!strcmp(argv[0], EG_MAP_IFSITE))
 		rc = dump_ifsite(fd, &nm);
+	else if (!strcmp(argv[0], EG_MAP_FLOWS) || !strcmp(argv[0], EG_MAP_DEVS))
+		rc = dump_flows_devs(fd, !strcmp(argv[0], EG_MAP_FLOWS), &nm);
+	else if (!strcmp(argv[0], EG_MAP_IN_CNT) || !strcmp(argv[0], EG_MAP_IN_CTR))
+		rc = dump_inner_counts(!strcmp(argv[0], EG_MAP_IN_CNT), &nm);
 	else
 		rc = ctl_err("no decoder for map '%s'", argv[0]);
 	names_close(&nm);

@@ -111,6 +111,17 @@ EXPECT="unknown site keyword 'colour'" fails ctl site add x colour blue
 EXPECT="is used by" fails ctl pop delete NYC1
 check "nothing half-added" 3 "$(ctl -j site list | jq .total)"
 
+echo "### every pinned map lists and decodes"
+check "ten maps pinned" 10 "$(ctl -j map list | jq length)"
+for m in $(ctl -j map list | jq -r '.[].name'); do
+	if ctl map dump "$m" >/dev/null && ctl -j map dump "$m" | jq -e . >/dev/null; then
+		ok "map dump $m (table and JSON)"
+	else
+		bad "map dump $m"
+	fi
+done
+EXPECT="no map 'eg_nothing'" fails ctl map dump eg_nothing
+
 echo "### edit, enable, disable, delete (several, all or nothing)"
 ctl site edit br2 traffic-type iot name branch-two >/dev/null
 check "renamed and edited" iot "$(ctl -j site show branch-two | jq -r .traffic_type)"
