@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * ike.c - the IKEv2 responder (RFC 7296): IKE_SA_INIT, IKE_AUTH with PSK,
- * INFORMATIONAL (liveness, DELETE), CREATE_CHILD_SA answered with
- * NO_ADDITIONAL_SAS. A flat dispatcher per exchange type; every message is
+ * INFORMATIONAL (liveness, DELETE), CREATE_CHILD_SA for new and rekeyed
+ * Child SAs with optional PFS (IKE SA rekey: NO_ADDITIONAL_SAS, the peer
+ * re-authenticates). A flat dispatcher per exchange type; every message is
  * validated whole (ikev2_pld.c) before anything is handled; one function
  * (ike_set_state) changes an SA's state and logs why.
  */
@@ -629,12 +630,26 @@ static struct ike_child *child_slot(struct ike_sa *sa)
 	return NULL;
 }
 
+/* What a Child SA negotiation takes besides the request. */
+struct child_req {
+	const uint8_t *ni, *nr;		/* the exchange's nonces (2.17) */
+	size_t ni_len, nr_len;
+	const uint8_t *gir;		/* PFS: the new g^ir; NULL without */
+	size_t gir_len;
+	int ke_group;			/* the KE's group, or IKEV2_KE_ABSENT */
+	unsigned prop_flags;		/* IKEV2_PROP_IKE_AUTH in IKE_AUTH */
+	struct ike_child *old;		/* CREATE_CHILD_SA with REKEY_SA */
+};
+
 /*
- * Set up one Child SA from SA/TSi/TSr of a request (IKE_AUTH: no DH).
- * Appends SA, TSi, TSr to the response, or the notify saying why not.
+ * Set up one Child SA from SA/TSi/TSr of a request and install it. On
+ * success return it (the caller writes SA, [Nr, KEr], TSi, TSr); else
+ * append the notify that says why not and return NULL.
  */
-static void make_child(struct ike_ctx *ctx, struct ike_sa *sa,
-		       const struct ikev2_msg *m, struct ikev2_buf *rsp)
+static struct ike_child *make_child(struct ike_ctx *ctx, struct ike_sa *sa,
+				    const struct ikev2_msg *m,
+				    const struct child_req *rq,
+				    struct ikev2_buf *rsp)
 {
 	struct ikev2_ts_pld tsi, tsr;
 	struct ikev2_sa sap;
@@ -645,18 +660,28 @@ static void make_child(struct ike_ctx *ctx, struct ike_sa *sa,
 	int i_tsi = ikev2_msg_find(m, IKEV2_PLD_TSI, 0);
 	int i_tsr = ikev2_msg_find(m, IKEV2_PLD_TSR, 0);
 	char buf[160];
+	int err;
 
 	if (i_sa < 0 || i_tsi < 0 || i_tsr < 0)
-		return;		/* no Child SA asked for */
+		return NULL;		/* no Child SA asked for */
 	c = child_slot(sa);
 	if (!c) {
 		ikev2_put_notify(rsp, IKEV2_PROTO_NONE, 0, 0,
 				 IKEV2_N_NO_ADDITIONAL_SAS, NULL, 0);
 		goto failed;
 	}
-	if (ikev2_dec_sa(&m->pld[i_sa], &sap) ||
-	    ikev2_prop_select_esp(&sap, IKEV2_KE_ABSENT, IKEV2_PROP_IKE_AUTH,
-				  &c->prop, &want)) {
+	err = ikev2_dec_sa(&m->pld[i_sa], &sap);
+	if (!err)
+		err = ikev2_prop_select_esp(&sap, rq->ke_group, rq->prop_flags,
+					    &c->prop, &want);
+	if (err == -EAGAIN) {
+		uint16_t g = htons(want);
+
+		ikev2_put_notify(rsp, IKEV2_PROTO_NONE, 0, 0,
+				 IKEV2_N_INVALID_KE_PAYLOAD, &g, sizeof(g));
+		goto failed;
+	}
+	if (err) {
 		pr_info("site '%s': no acceptable ESP proposal", sa->site_name);
 		ikev2_put_notify(rsp, IKEV2_PROTO_NONE, 0, 0,
 				 IKEV2_N_NO_PROPOSAL_CHOSEN, NULL, 0);
@@ -672,7 +697,13 @@ static void make_child(struct ike_ctx *ctx, struct ike_sa *sa,
 	c->spi_out = htonl((uint32_t)c->prop.peer_spi);
 	if (ctx->env.spi_alloc(ctx->env.arg, sa, &c->spi_in))
 		goto temp_fail;
-	c->reqid = ++ctx->next_reqid;
+	/*
+	 * A rekeyed Child SA keeps its tunnel's reqid (the inner program
+	 * tells tunnels apart by it) and takes over the policies, which stay
+	 * installed across the overlap: the kernel picks the newest SA.
+	 */
+	c->rekey = rq->old != NULL;
+	c->reqid = rq->old ? rq->old->reqid : ++ctx->next_reqid;
 	c->created = time(NULL);
 	{
 		struct ike_suite cs = { .encr = c->prop.encr,
@@ -680,25 +711,26 @@ static void make_child(struct ike_ctx *ctx, struct ike_sa *sa,
 					.integ = c->prop.integ };
 
 		if (ike_child_keymat(&ck, sa->prop.prf, sa->keys.sk_d,
-				     sa->keys.sk_d_len, &cs, NULL, 0, sa->ni,
-				     sa->ni_len, sa->nr, IKE_NONCE_LEN))
+				     sa->keys.sk_d_len, &cs, rq->gir, rq->gir_len,
+				     rq->ni, rq->ni_len, rq->nr, rq->nr_len))
 			goto temp_fail;
 	}
 	c->used = true;
+	c->owns_pol = true;
 	if (ctx->env.child_install(ctx->env.arg, sa, c, &ck)) {
 		ike_child_keys_wipe(&ck);
 		memset(c, 0, sizeof(*c));
 		goto temp_fail;
 	}
 	ike_child_keys_wipe(&ck);
-	ikev2_put_sa(rsp, &c->prop, ntohl(c->spi_in));
-	ikev2_put_ts(rsp, IKEV2_PLD_TSI, c->tsi, c->n_tsi);
-	ikev2_put_ts(rsp, IKEV2_PLD_TSR, c->tsr, c->n_tsr);
-	pr_info("site '%s': Child SA in %08x out %08x, %s", sa->site_name,
+	if (rq->old)
+		rq->old->owns_pol = false;
+	pr_info("site '%s': Child SA in %08x out %08x, %s%s%s", sa->site_name,
 		ntohl(c->spi_in), ntohl(c->spi_out),
-		ikev2_choice_str(&c->prop, buf, sizeof(buf)));
+		ikev2_choice_str(&c->prop, buf, sizeof(buf)),
+		rq->gir ? ", PFS" : "", rq->old ? " (rekey)" : "");
 	ctx->st.child_ok++;
-	return;
+	return c;
 temp_fail:
 	pr_warn("site '%s': installing the Child SA failed", sa->site_name);
 	ikev2_put_notify(rsp, IKEV2_PROTO_NONE, 0, 0, IKEV2_N_NO_PROPOSAL_CHOSEN,
@@ -707,6 +739,13 @@ failed:
 	if (c && !c->used)
 		memset(c, 0, sizeof(*c));
 	ctx->st.child_failed++;
+	return NULL;
+}
+
+static void put_child_ts(struct ikev2_buf *rsp, const struct ike_child *c)
+{
+	ikev2_put_ts(rsp, IKEV2_PLD_TSI, c->tsi, c->n_tsi);
+	ikev2_put_ts(rsp, IKEV2_PLD_TSR, c->tsr, c->n_tsr);
 }
 
 static void auth_failed(struct ike_ctx *ctx, struct ike_sa *sa,
@@ -787,7 +826,20 @@ static void handle_auth(struct ike_ctx *ctx, struct ike_sa *sa,
 	ikev2_put_id(&rsp, IKEV2_PLD_IDR, IKEV2_ID_IPV4_ADDR, idr + 4, 4);
 	ikev2_put_auth(&rsp, IKEV2_AUTH_PSK, myauth, alen);
 	OPENSSL_cleanse(myauth, sizeof(myauth));
-	make_child(ctx, sa, m, &rsp);
+	{
+		struct child_req rq = {
+			.ni = sa->ni, .ni_len = sa->ni_len,
+			.nr = sa->nr, .nr_len = IKE_NONCE_LEN,
+			.ke_group = IKEV2_KE_ABSENT,
+			.prop_flags = IKEV2_PROP_IKE_AUTH,
+		};
+		struct ike_child *c = make_child(ctx, sa, m, &rq, &rsp);
+
+		if (c) {
+			ikev2_put_sa(&rsp, &c->prop, ntohl(c->spi_in));
+			put_child_ts(&rsp, c);
+		}
+	}
 	send_sk(ctx, sa, IKEV2_EXCH_IKE_AUTH, h->msgid, true, &rsp);
 }
 
@@ -841,17 +893,96 @@ static void handle_info(struct ike_ctx *ctx, struct ike_sa *sa,
 		sa_kill(ctx, sa, "DELETE from peer");
 }
 
+/*
+ * CREATE_CHILD_SA (RFC 7296 1.3): a new Child SA or the rekey of one
+ * (REKEY_SA), with PFS when the request carries a KE. Rekeying the IKE SA
+ * itself is not supported: NO_ADDITIONAL_SAS, and the peer re-authenticates.
+ */
 static void handle_create_child(struct ike_ctx *ctx, struct ike_sa *sa,
-				const struct ikev2_msghdr *h)
+				const struct ikev2_msghdr *h,
+				const struct ikev2_msg *m)
 {
+	struct child_req rq = { .ke_group = IKEV2_KE_ABSENT };
+	struct ikev2_notify_pld n;
+	struct ikev2_ke_pld ke;
+	struct ikev2_sa sap;
 	struct ikev2_buf rsp;
+	struct ike_dh *dh = NULL;
+	struct ike_child *c;
+	uint8_t nr[IKE_NONCE_LEN], pub[IKE_DH_MAX_LEN], gir[IKE_DH_MAX_LEN];
+	int i_sa = ikev2_msg_find(m, IKEV2_PLD_SA, 0);
+	int i_n = ikev2_msg_find(m, IKEV2_PLD_NONCE, 0);
+	int i_ke = ikev2_msg_find(m, IKEV2_PLD_KE, 0);
+	size_t glen = 0;
+	unsigned k;
 
-	/* Rekeying is the peer's job before our lifetimes end; we answer
-	 * that we take no additional SAs, and it re-authenticates instead. */
 	ikev2_build_inner(&rsp, ctx->plain, sizeof(ctx->plain));
-	ikev2_put_notify(&rsp, IKEV2_PROTO_NONE, 0, 0, IKEV2_N_NO_ADDITIONAL_SAS,
-			 NULL, 0);
+	if (i_sa < 0 || i_n < 0 || ikev2_dec_sa(&m->pld[i_sa], &sap) || !sap.n) {
+		ikev2_put_notify(&rsp, IKEV2_PROTO_NONE, 0, 0, IKEV2_N_INVALID_SYNTAX,
+				 NULL, 0);
+		goto send;
+	}
+	if (sap.prop[0].proto == IKEV2_PROTO_IKE) {
+		pr_info("site '%s': IKE SA rekey not supported, peer must re-authenticate",
+			sa->site_name);
+		ikev2_put_notify(&rsp, IKEV2_PROTO_NONE, 0, 0,
+				 IKEV2_N_NO_ADDITIONAL_SAS, NULL, 0);
+		goto send;
+	}
+	if (ikev2_find_notify(m, IKEV2_N_REKEY_SA, &n) == 0) {
+		/* the SPI named is the peer's inbound one: our outbound */
+		uint32_t spi = 0;
+
+		if (n.spi_size == 4)
+			memcpy(&spi, n.spi, 4);
+		for (k = 0; k < IKE_MAX_CHILD; k++)
+			if (sa->child[k].used && sa->child[k].spi_out == spi)
+				rq.old = &sa->child[k];
+		if (!rq.old) {
+			ikev2_put_notify(&rsp, IKEV2_PROTO_ESP, 4, ntohl(spi),
+					 IKEV2_N_CHILD_SA_NOT_FOUND, NULL, 0);
+			goto send;
+		}
+	}
+	if (i_ke >= 0) {
+		if (ikev2_dec_ke(&m->pld[i_ke], &ke)) {
+			ikev2_put_notify(&rsp, IKEV2_PROTO_NONE, 0, 0,
+					 IKEV2_N_INVALID_SYNTAX, NULL, 0);
+			goto send;
+		}
+		rq.ke_group = ke.group;
+	}
+	if (ike_random(nr, sizeof(nr)))
+		goto send;
+	rq.ni = m->pld[i_n].body;
+	rq.ni_len = m->pld[i_n].len;
+	rq.nr = nr;
+	rq.nr_len = sizeof(nr);
+	/* PFS: a fresh DH whose secret goes into KEYMAT (2.17) */
+	if (i_ke >= 0 && ikev2_dh_supported(ke.group)) {
+		glen = ike_dh_group_len(ke.group);
+		if (ike_dh_new(ke.group, &dh) || ike_dh_public(dh, pub, glen) ||
+		    ike_dh_derive(dh, ke.data, ke.len, gir, glen)) {
+			ikev2_put_notify(&rsp, IKEV2_PROTO_NONE, 0, 0,
+					 IKEV2_N_INVALID_SYNTAX, NULL, 0);
+			goto send;
+		}
+		rq.gir = gir;
+		rq.gir_len = glen;
+	}
+	c = make_child(ctx, sa, m, &rq, &rsp);
+	if (c) {
+		ikev2_put_sa(&rsp, &c->prop, ntohl(c->spi_in));
+		ikev2_put_nonce(&rsp, nr, sizeof(nr));
+		if (rq.gir)
+			ikev2_put_ke(&rsp, ke.group, pub, glen);
+		put_child_ts(&rsp, c);
+	}
+send:
 	send_sk(ctx, sa, IKEV2_EXCH_CREATE_CHILD_SA, h->msgid, true, &rsp);
+	OPENSSL_cleanse(gir, sizeof(gir));
+	OPENSSL_cleanse(nr, sizeof(nr));
+	ike_dh_free(dh);
 }
 
 /* ---- input ------------------------------------------------------------------- */
@@ -1003,7 +1134,7 @@ void ike_input(struct ike_ctx *ctx, uint16_t local_port, uint32_t addr,
 		break;
 	case IKEV2_EXCH_CREATE_CHILD_SA:
 		if (sa->state == IKE_S_ESTABLISHED)
-			handle_create_child(ctx, sa, &h);
+			handle_create_child(ctx, sa, &h, &inner);
 		break;
 	default:
 		ctx->st.rx_bad++;

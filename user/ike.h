@@ -34,6 +34,9 @@ enum ike_state {
 
 struct ike_child {
 	bool used;
+	bool rekey;			/* installed as a rekey: SAs only */
+	bool owns_pol;			/* its policies/routes are installed for
+					 * it (a rekey takes them over) */
 	uint32_t spi_in;		/* ours, network order */
 	uint32_t spi_out;		/* the peer's, network order */
 	uint32_t reqid;

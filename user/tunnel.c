@@ -369,12 +369,15 @@ static void env_child_remove(void *arg, const struct ike_sa *sa,
 	struct site_ref *r = site_ref(t, sa->site_id), **pp;
 
 	eg_dp_spi_del(t->d->dp, c->spi_in);
-	policies(t, sa, c, false);
+	/* a Child SA replaced by its rekey leaves the policies to it */
+	if (c->owns_pol)
+		policies(t, sa, c, false);
 	eg_xfrm_sa_del(t->x, c->spi_in, t->d->local_addr);
 	eg_xfrm_sa_del(t->x, c->spi_out, sa->peer_addr);
 	if (!r)
 		return;
-	routes(t, c, sa->site_id, r->xfrmi_ifindex, false);
+	if (c->owns_pol)
+		routes(t, c, sa->site_id, r->xfrmi_ifindex, false);
 	if (--r->children)
 		return;
 	eg_dp_inner_detach(t->d->dp, r->xfrmi_ifindex, r->slot);
@@ -469,17 +472,23 @@ static int env_child_install(void *arg, const struct ike_sa *sa,
 			eg_xfrm_errmsg(t->x));
 	eg_xfrm_sa_wipe(&in);
 	eg_xfrm_sa_wipe(&out);
-	if (!rc)
+	/* a rekey reuses the old Child SA's reqid, policies and routes */
+	if (!rc && !c->rekey)
 		rc = policies(t, sa, c, true);
 	if (!rc) {
-		routes(t, c, sa->site_id, r->xfrmi_ifindex, true);
+		if (!c->rekey)
+			routes(t, c, sa->site_id, r->xfrmi_ifindex, true);
 		rc = eg_dp_spi_add(t->d->dp, c->spi_in, sa->peer_addr);
 		if (rc)
 			pr_warn("site '%s': SPI into XDP map: %s", sa->site_name,
 				strerror(-rc));
 	}
-	if (rc)
-		env_child_remove(arg, sa, c);
+	if (rc) {
+		struct ike_child undo = *c;
+
+		undo.owns_pol = !c->rekey;	/* never the old SA's policies */
+		env_child_remove(arg, sa, &undo);
+	}
 	return rc;
 }
 

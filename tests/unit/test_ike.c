@@ -1227,16 +1227,21 @@ static void test_delete_ike(void **state)
 }
 
 /* CREATE_CHILD_SA: we take no more SAs (the peer re-authenticates). */
-static void test_create_child(void **state)
+/* CREATE_CHILD_SA request: SA (one ESP proposal), Ni, [N(REKEY_SA)], TSi, TSr. */
+static void create_child(struct fix *f, uint32_t spi, const uint32_t *rekey,
+			 bool ike)
 {
-	struct fix *f = *state;
-	uint8_t inner[512], sa[256], nonce[32] = { 1 };
+	uint8_t inner[512], sa[256], nonce[32] = { 1, 2, 3 };
 	struct ikp_prop esp;
 	struct ikev2_buf b;
 
-	establish(f);
-	ikp_prop_esp(&esp, ESP_SPI_I + 7, IKE_ENCR_AES_GCM_16, 256, 0);
+	ikp_prop_esp(&esp, spi, IKE_ENCR_AES_GCM_16, 256, 0);
+	if (ike)
+		esp.proto = IKEV2_PROTO_IKE;
 	ikev2_build_inner(&b, inner, sizeof(inner));
+	if (rekey)
+		ikev2_put_notify(&b, IKEV2_PROTO_ESP, 4, *rekey, IKEV2_N_REKEY_SA,
+				 NULL, 0);
 	ikev2_put_raw(&b, IKEV2_PLD_SA, sa, ikp_sa_body(sa, &esp, 1));
 	ikev2_put_nonce(&b, nonce, sizeof(nonce));
 	ikev2_put_ts(&b, IKEV2_PLD_TSI, f->a.tsi, 1);
@@ -1246,6 +1251,62 @@ static void test_create_child(void **state)
 	ikp_deliver(f->ctx, &f->p, true, f->req, f->req_len);
 	assert_int_equal(take_sk(f, true), 0);
 	assert_int_equal(f->r.h.exch, IKEV2_EXCH_CREATE_CHILD_SA);
+}
+
+static void test_create_child(void **state)
+{
+	struct fix *f = *state;
+
+	establish(f);
+	/* a second Child SA: its own reqid and policies */
+	create_child(f, ESP_SPI_I + 7, NULL, false);
+	ASSERT_TYPES(&f->r.m, IKEV2_PLD_SA, IKEV2_PLD_NONCE, IKEV2_PLD_TSI,
+		     IKEV2_PLD_TSR);
+	assert_int_equal(f->e.n_inst, 2);
+	assert_false(f->e.inst[1].c.rekey);
+	assert_int_not_equal(f->e.inst[1].c.reqid, f->e.inst[0].c.reqid);
+	assert_int_equal(ntohl(f->e.inst[1].c.spi_out), ESP_SPI_I + 7);
+}
+
+static void test_rekey_child(void **state)
+{
+	struct fix *f = *state;
+	uint32_t old = ESP_SPI_I, gone = 0xdeadbeefu;
+
+	establish(f);
+	/* REKEY_SA names the old Child SA by the peer's inbound SPI */
+	create_child(f, ESP_SPI_I + 8, &old, false);
+	ASSERT_TYPES(&f->r.m, IKEV2_PLD_SA, IKEV2_PLD_NONCE, IKEV2_PLD_TSI,
+		     IKEV2_PLD_TSR);
+	assert_int_equal(f->e.n_inst, 2);
+	assert_true(f->e.inst[1].c.rekey);
+	/* same tunnel: same reqid; new SPIs and new keys */
+	assert_int_equal(f->e.inst[1].c.reqid, f->e.inst[0].c.reqid);
+	assert_int_not_equal(f->e.inst[1].c.spi_in, f->e.inst[0].c.spi_in);
+	assert_memory_not_equal(f->e.inst[1].keys.encr_i, f->e.inst[0].keys.encr_i,
+				f->e.inst[0].keys.encr_len);
+	/* a rekey of a Child SA that does not exist */
+	create_child(f, ESP_SPI_I + 9, &gone, false);
+	ASSERT_TYPES(&f->r.m, IKEV2_PLD_NOTIFY);
+	{
+		struct ikev2_notify_pld n;
+
+		/* it names the SPI it could not find */
+		assert_int_equal(ikev2_dec_notify(&f->r.m.pld[0], &n), 0);
+		assert_int_equal(n.type, IKEV2_N_CHILD_SA_NOT_FOUND);
+		assert_int_equal(n.proto, IKEV2_PROTO_ESP);
+		assert_int_equal(n.spi_size, 4);
+		assert_memory_equal(n.spi, "\xde\xad\xbe\xef", 4);
+	}
+	assert_int_equal(f->e.n_inst, 2);
+}
+
+static void test_rekey_ike_refused(void **state)
+{
+	struct fix *f = *state;
+
+	establish(f);
+	create_child(f, ESP_SPI_I + 10, NULL, true);
 	ASSERT_TYPES(&f->r.m, IKEV2_PLD_NOTIFY);
 	assert_notify(&f->r.m.pld[0], IKEV2_N_NO_ADDITIONAL_SAS, NULL, 0);
 	assert_int_equal(f->e.n_inst, 1);
@@ -1527,6 +1588,8 @@ int main(void)
 		T(test_delete_child),
 		T(test_delete_ike),
 		T(test_create_child),
+		T(test_rekey_child),
+		T(test_rekey_ike_refused),
 		T(test_half_open_timeout),
 		T(test_site_down),
 		T(test_ctx_free),
