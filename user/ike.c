@@ -345,6 +345,10 @@ static int peer_natted(const struct ikev2_msg *m, const uint8_t *spi_i,
 		    n.type != IKEV2_N_NAT_DETECTION_SOURCE_IP)
 			continue;
 		seen = 1;
+		pr_debug("NAT_D source %02x%02x%02x%02x.. ours %02x%02x%02x%02x.. (%u bytes)",
+			 n.len > 3 ? n.data[0] : 0, n.len > 3 ? n.data[1] : 0,
+			 n.len > 3 ? n.data[2] : 0, n.len > 3 ? n.data[3] : 0,
+			 h[0], h[1], h[2], h[3], (unsigned)n.len);
 		if (n.len == IKE_NATD_LEN && !CRYPTO_memcmp(n.data, h, IKE_NATD_LEN))
 			return 0;
 	}
