@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="make gcc clang llvm pkg-config bpftool libbpf-dev libxdp-dev xdp-tools
-libelf-dev zlib1g-dev libssl-dev libsqlite3-dev sqlite3 libjson-c-dev
+libelf-dev zlib1g-dev libssl-dev openssl libsqlite3-dev sqlite3 libjson-c-dev
 libmnl-dev libcmocka-dev jq xz-utils iproute2 iputils-ping nftables curl kmod
 busybox-static qemu-system-x86 strongswan strongswan-swanctl
 strongswan-charon"
