@@ -727,11 +727,6 @@ static int cmd_site_flows(struct cmd_ctx *c)
 
 /* ---- CSV import / export ---------------------------------------------------- */
 
-static int import_push(const struct eg_site_rec *s, void *arg)
-{
-	return sync_one(s, arg);
-}
-
 /* All rows or none (import.c); then every new site into the data path. */
 static int cmd_site_import(struct cmd_ctx *c)
 {
@@ -755,7 +750,7 @@ static int cmd_site_import(struct cmd_ctx *c)
 		json_object_array_add(errs, json_object_new_string(res.errors[i]));
 	json_object_object_add(*c->data, "errors", errs);
 	if (!rc && !dry && res.imported) {
-		rc = eg_import_foreach_added(c->d->st, &res, import_push, c->d, &c->err);
+		rc = eg_import_foreach_added(c->d->st, &res, sync_one, c->d, &c->err);
 		pr_info("CSV import: %u sites added", res.imported);
 	}
 	eg_import_result_free(&res);

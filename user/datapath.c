@@ -331,24 +331,6 @@ static void slot_free(struct eg_dp *dp, __u32 slot)
 	dp->slot_used[slot / 64] &= ~(1ULL << (slot % 64));
 }
 
-/* Remove every SPI that belongs to site_id. */
-static void spis_purge(struct eg_dp *dp, uint32_t site_id)
-{
-	__u32 key, next, *prev = NULL;
-	struct eg_spi v;
-
-	while (bpf_map_get_next_key(dp->fd_spis, prev, &next) == 0) {
-		if (bpf_map_lookup_elem(dp->fd_spis, &next, &v) == 0 &&
-		    v.site_id == site_id) {
-			/* deleting restarts nothing: carry on from the last kept key */
-			bpf_map_delete_elem(dp->fd_spis, &next);
-			continue;
-		}
-		key = next;
-		prev = &key;
-	}
-}
-
 int eg_dp_site_set(struct eg_dp *dp, uint32_t saddr, uint32_t site_id,
 		   bool enabled)
 {
@@ -368,8 +350,6 @@ int eg_dp_site_set(struct eg_dp *dp, uint32_t saddr, uint32_t site_id,
 		s.slot = slot;
 	}
 	s.flags = enabled ? EG_SITE_ENABLED : 0;
-	if (!enabled)
-		spis_purge(dp, site_id);
 	if (bpf_map_update_elem(dp->fd_sites, &saddr, &s, BPF_ANY)) {
 		err = -errno;
 		slot_free(dp, s.slot);
@@ -488,7 +468,6 @@ int eg_dp_site_del(struct eg_dp *dp, uint32_t saddr)
 
 	if (bpf_map_lookup_elem(dp->fd_sites, &saddr, &s))
 		return -ENOENT;
-	spis_purge(dp, s.site_id);
 	if (bpf_map_delete_elem(dp->fd_sites, &saddr))
 		return -errno;
 	slot_free(dp, s.slot);

@@ -34,7 +34,8 @@ const char *eg_dp_mode(const struct eg_dp *dp);
 
 /*
  * Insert or update the site keyed by its source IP (network order).
- * Disabling a site also removes its SPIs: ESP passes on the SPI alone.
+ * ESP passes on the SPI alone: before a site is disabled or deleted, its
+ * Child SAs must be gone (eg_tunnels_site_down() removes their SPIs).
  */
 int eg_dp_site_set(struct eg_dp *dp, uint32_t saddr, uint32_t site_id,
 		   bool enabled);
