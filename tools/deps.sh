@@ -1,14 +1,75 @@
 #!/bin/sh
-# Install the Debian packages that build, test, demo and the VM runner need,
-# only those missing. Idempotent and quick when everything is present.
+# SPDX-License-Identifier: GPL-2.0
+# deps.sh - install the Debian packages that build, test, demo and the VM
+# runner need, only those missing. Idempotent and quick when all is present.
+#
+#   tools/deps.sh           install what is missing (root)
+#   tools/deps.sh --list    print "PACKAGE PROGRAM..." one package a line
+#
+# The table below is the one place that says which package provides what.
+# Each row is a package and the programs of it that the Makefile, tools/*.sh
+# and tests/**/*.sh run ("-": a library or a build input, no program).
+# tests/e2e/t_deps.sh checks every program against `dpkg -S` and every
+# command the scripts run against this table, so a program that a minimal
+# Debian (debootstrap --variant=minbase) lacks cannot slip through: the
+# packages of priority "required" are listed too, at no cost.
 set -eu
 
-PKGS="make gcc clang llvm pkg-config bpftool libbpf-dev libxdp-dev xdp-tools
-libelf-dev zlib1g-dev libssl-dev openssl libsqlite3-dev sqlite3 libjson-c-dev
-libmnl-dev libcmocka-dev jq xz-utils iproute2 iputils-ping nftables curl kmod
-busybox-static qemu-system-x86 strongswan strongswan-swanctl
-strongswan-charon"
+TABLE='
+make                 make
+gcc                  gcc
+clang                clang
+llvm                 -
+pkgconf              pkg-config
+binutils             ar
+bpftool              bpftool
+libbpf-dev           -
+libxdp-dev           -
+xdp-tools            xdp-filter
+libelf-dev           -
+zlib1g-dev           -
+libssl-dev           -
+openssl              openssl
+libsqlite3-dev       -
+sqlite3              sqlite3
+libjson-c-dev        -
+libmnl-dev           -
+libcmocka-dev        -
+jq                   jq
+xz-utils             xz
+iproute2             ip bridge tc
+iputils-ping         ping
+nftables             nft
+conntrack            conntrack
+curl                 curl
+kmod                 kmod depmod modprobe insmod
+procps               sysctl pkill pgrep ps
+busybox-static       busybox
+qemu-system-x86      qemu-system-x86_64
+strongswan-charon    -
+strongswan-swanctl   swanctl
+strongswan           -
+util-linux           nsenter unshare flock mountpoint switch_root setsid dmesg
+coreutils            cat chmod cp ln readlink cut date dd dirname basename env head id install mkdir mknod mktemp mv od printenv printf rm rmdir seq sha256sum sleep sort stat stty tail tee timeout touch tr true false uname wc
+bash                 bash
+dash                 sh
+grep                 grep
+sed                  sed
+mawk                 awk
+findutils            find xargs
+diffutils            cmp diff
+mount                mount umount
+dpkg                 dpkg-deb dpkg-query
+apt                  apt apt-get apt-cache
+perl-base            perl
+'
 
+if [ "${1:-}" = "--list" ]; then
+	printf '%s\n' "$TABLE" | sed '/^$/d'
+	exit 0
+fi
+
+PKGS=$(printf '%s\n' "$TABLE" | awk 'NF { print $1 }')
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
