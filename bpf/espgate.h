@@ -294,6 +294,9 @@ enum eg_in_reason {
 	EG_IN_DROP_FLOW_CAP,	/* new flow beyond the site's flow cap */
 	EG_IN_DROP_DEV_CAP,	/* new device beyond the site's device cap */
 	EG_IN_DROP_TABLE,	/* eg_flows or eg_devs full (POP-wide) */
+	EG_IN_DROP_BUSY,	/* map bucket locked by a userspace delete on
+				 * this CPU (-EBUSY): transient, the sender
+				 * retransmits */
 	EG_IN_REASON_MAX
 };
 
@@ -304,7 +307,8 @@ enum eg_in_reason {
 	"pass_flow", "pass_new", "pass_close", "pass_noflow",		\
 	"pass_frag", "pass_probe", "drop_no_site", "drop_not_ipv4",	\
 	"drop_malformed", "drop_license_proto", "drop_license_port",	\
-	"drop_flow_cap", "drop_dev_cap", "drop_table_full" }
+	"drop_flow_cap", "drop_dev_cap", "drop_table_full",		\
+	"drop_table_busy" }
 
 /*
  * eg_in_ctr value, one per CPU; userspace sums (max for the time).

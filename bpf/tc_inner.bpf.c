@@ -78,6 +78,7 @@
 #define EG_PULL_LEN	128	/* L2 copy + max IPv4 + TCP, with room */
 #define EFAULT_		14
 #define EEXIST_		17
+#define EBUSY_		16
 
 /* Knobs set by ipsecd before load (rodata). */
 const volatile struct eg_in_cfg eg_cfg = EG_IN_CFG_DEFAULT;
@@ -345,7 +346,9 @@ dev_touch(struct __sk_buff *skb, struct eg_in_cnt *cnt, struct eg_in_ctr *sc,
 		return 0;
 	}
 	__sync_fetch_and_add(&cnt->devs, -1);
-	return err == -EEXIST_ ? 0 : EG_IN_DROP_TABLE;	/* another CPU made it */
+	if (err == -EEXIST_)	/* another CPU made it */
+		return 0;
+	return err == -EBUSY_ ? EG_IN_DROP_BUSY : EG_IN_DROP_TABLE;
 }
 
 /* Timeout class of a TCP flow after this packet (RST handled before). */
@@ -486,7 +489,8 @@ int tc_inner(struct __sk_buff *skb)
 	__sync_fetch_and_add(&cnt->flows, -1);
 	if (err == -EEXIST_)	/* another CPU created it meanwhile */
 		return in_exit(sc, EG_IN_PASS_FLOW, p.len);
-	return in_exit(sc, EG_IN_DROP_TABLE, p.len);
+	return in_exit(sc, err == -EBUSY_ ? EG_IN_DROP_BUSY : EG_IN_DROP_TABLE,
+		       p.len);
 }
 
 char LICENSE[] SEC("license") = "GPL";
