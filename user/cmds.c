@@ -6,8 +6,11 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <openssl/crypto.h>
 
@@ -169,6 +172,32 @@ static int site_from_args(struct cmd_ctx *c, struct eg_site_rec *s)
 				       (long long)n, EG_CAP_MAX);
 		s->device_cap = n;
 	}
+	if ((str = arg_str(c, "lan")) && eg_lan_parse(str, s, &c->err))
+		return -EINVAL;
+	{
+		static const struct { const char *key, *what; size_t off; } secs[] = {
+			{ "ike_lifetime", "IKE lifetime",
+			  offsetof(struct eg_site_rec, ike_lifetime) },
+			{ "child_lifetime", "Child SA lifetime",
+			  offsetof(struct eg_site_rec, child_lifetime) },
+			{ "dpd_delay", "DPD delay",
+			  offsetof(struct eg_site_rec, dpd_delay) },
+			{ "dpd_timeout", "DPD timeout",
+			  offsetof(struct eg_site_rec, dpd_timeout) },
+		};
+
+		for (i = 0; i < sizeof(secs) / sizeof(secs[0]); i++) {
+			int64_t n;
+
+			if (!(v = arg_get(c, secs[i].key)))
+				continue;
+			n = json_object_get_int64(v);
+			if (n < 0 || n > EG_LIFETIME_MAX)
+				return eg_fail(&c->err, EINVAL, "%s %lld s is not in 0-%d",
+					       secs[i].what, (long long)n, EG_LIFETIME_MAX);
+			*(uint32_t *)((char *)s + secs[i].off) = (uint32_t)n;
+		}
+	}
 	if ((v = arg_get(c, "enabled")))
 		s->enabled = json_object_get_boolean(v);
 	return 0;
@@ -229,6 +258,24 @@ static struct json_object *site_json(struct ipsecd *d,
 	json_object_object_add(o, "cipher", json_object_new_string(s->cipher));
 	json_object_object_add(o, "flow_cap", json_object_new_int64(s->flow_cap));
 	json_object_object_add(o, "device_cap", json_object_new_int64(s->device_cap));
+	{
+		struct eg_prefix lan[EG_LAN_MAX];
+		struct eg_site_rec eff = { .n_lan = 0 };
+		char buf[EG_LAN_MAX * 19 + 1];
+		unsigned n = eg_site_lan(s, lan);
+
+		json_object_object_add(o, "lan",
+				       json_object_new_string(eg_lan_str(s, buf, sizeof(buf))));
+		memcpy(eff.lan, lan, sizeof(lan));
+		eff.n_lan = n;
+		json_object_object_add(o, "lan_effective",
+				       json_object_new_string(eg_lan_str(&eff, buf, sizeof(buf))));
+	}
+	json_object_object_add(o, "ike_lifetime", json_object_new_int64(s->ike_lifetime));
+	json_object_object_add(o, "child_lifetime",
+			       json_object_new_int64(s->child_lifetime));
+	json_object_object_add(o, "dpd_delay", json_object_new_int64(s->dpd_delay));
+	json_object_object_add(o, "dpd_timeout", json_object_new_int64(s->dpd_timeout));
 	if (d->dp && ds.site_id == s->id) {
 		uint32_t flows = 0, devs = 0;
 
@@ -239,10 +286,17 @@ static struct json_object *site_json(struct ipsecd *d,
 	json_object_object_add(o, "enabled", json_object_new_boolean(s->enabled));
 	json_object_object_add(o, "created", json_object_new_int64(s->created));
 	json_object_object_add(o, "updated", json_object_new_int64(s->updated));
-	if (secret)
-		json_object_object_add(o, "psk",
-				       json_object_new_string_len((const char *)s->psk,
-								  s->psk_len));
+	if (secret) {
+		uint8_t psk[EG_PSK_MAX];
+		size_t len = 0;
+		struct eg_err err;
+
+		if (eg_site_psk_get(d->st, s->id, psk, &len, &err) == 0)
+			json_object_object_add(o, "psk",
+					       json_object_new_string_len((const char *)psk,
+									  len));
+		OPENSSL_cleanse(psk, sizeof(psk));
+	}
 	if (detail) {
 		struct json_object *c = json_object_new_object();
 		struct timespec now;
@@ -458,18 +512,10 @@ struct sa_walk {
 	struct cmd_ctx *c;
 	int64_t site_id;		/* site show: only this site's */
 	struct json_object *arr;	/* where the SAs go */
-	time_t now;
+	uint64_t now;			/* the IKE engine's clock, ms */
 };
 
 static void sa_one(const struct ike_sa *sa, void *arg);
-
-static void site_sa_one(const struct ike_sa *sa, void *arg)
-{
-	struct sa_walk *w = arg;
-
-	if (sa->site_id == w->site_id)
-		sa_one(sa, w);
-}
 
 static struct json_object *pop_json(const struct eg_pop_rec *p);
 
@@ -517,10 +563,12 @@ static int cmd_site_show(struct cmd_ctx *c)
 	json_object_object_add(*c->data, "pops", site_pops(c, &s));
 	{
 		struct sa_walk w = { .c = c, .site_id = s.id,
-				      .arr = json_object_new_array(), .now = time(NULL) };
+				      .arr = json_object_new_array() };
 
-		if (c->d->tun)
-			ike_foreach(eg_tunnels_ike(c->d->tun), site_sa_one, &w);
+		if (c->d->tun) {
+			w.now = ike_now(eg_tunnels_ike(c->d->tun));
+			ike_foreach_site(eg_tunnels_ike(c->d->tun), s.id, sa_one, &w);
+		}
 		json_object_object_add(*c->data, "sas", w.arr);
 	}
 	eg_site_clear(&s);
@@ -549,10 +597,12 @@ static int cmd_site_edit(struct cmd_ctx *c)
 		bool moved = s.source_ip != old.source_ip;
 		bool rekey = moved || s.id_type != old.id_type ||
 			     strcasecmp(s.id_value, old.id_value) ||
-			     s.psk_len != old.psk_len ||
-			     CRYPTO_memcmp(s.psk, old.psk, s.psk_len) || !s.enabled;
+			     s.psk_len || !s.enabled ||
+			     strcmp(s.cipher, old.cipher) || s.n_lan != old.n_lan ||
+			     memcmp(s.lan, old.lan, sizeof(s.lan[0]) * s.n_lan);
 
-		/* who the peer is or how it authenticates changed: re-establish */
+		/* who the peer is, how it authenticates (a PSK given), its
+		 * cipher or LAN changed: re-establish under the new rules */
 		if (rekey && c->d->tun)
 			eg_tunnels_site_down(c->d->tun, s.id, "site edited");
 		if (moved && c->d->dp)
@@ -901,7 +951,7 @@ static int cmd_pop_delete(struct cmd_ctx *c)
 
 /* ---- SAs ------------------------------------------------------------------- */
 
-static void ts_str(const struct ikev2_ts *ts, unsigned n, char *buf, size_t cap)
+static void ts_str(const struct ike_ts *ts, unsigned n, char *buf, size_t cap)
 {
 	size_t off = 0;
 	unsigned i;
@@ -909,22 +959,69 @@ static void ts_str(const struct ikev2_ts *ts, unsigned n, char *buf, size_t cap)
 	buf[0] = '\0';
 	for (i = 0; i < n && off < cap; i++) {
 		char a[INET_ADDRSTRLEN];
-		uint32_t span = ntohl(ts[i].v4.end) - ntohl(ts[i].v4.start);
-		int len = 32;
 
-		while (span) {
-			span >>= 1;
-			len--;
-		}
-		off += snprintf(buf + off, cap - off, "%s%s/%d", i ? "," : "",
-				ip_str(ts[i].v4.start, a), len);
+		off += snprintf(buf + off, cap - off, "%s%s/%u", i ? "," : "",
+				ip_str(ts[i].addr, a), ts[i].len);
 	}
+}
+
+static const char *spi_hex(const uint8_t spi[8], char buf[17])
+{
+	unsigned i;
+
+	for (i = 0; i < 8; i++)
+		snprintf(buf + 2 * i, 3, "%02x", spi[i]);
+	return buf;
+}
+
+static void add_secs(struct json_object *o, const char *key, uint64_t now,
+		     uint64_t then, bool ago)
+{
+	int64_t d = ago ? (int64_t)(now - then) : (int64_t)(then - now);
+
+	json_object_object_add(o, key, json_object_new_int64(d / 1000));
+}
+
+static struct json_object *child_json(struct sa_walk *w, const struct ike_sa *sa,
+				      const struct ike_child *ch)
+{
+	struct ipsecd *d = w->c->d;
+	struct json_object *k = json_object_new_object();
+	char buf[256];
+	uint64_t b = 0, p = 0;
+
+	snprintf(buf, sizeof(buf), "%08x", ntohl(ch->spi_in));
+	json_object_object_add(k, "spi_in", json_object_new_string(buf));
+	snprintf(buf, sizeof(buf), "%08x", ntohl(ch->spi_out));
+	json_object_object_add(k, "spi_out", json_object_new_string(buf));
+	json_object_object_add(k, "state",
+			       json_object_new_string(ike_child_state_name(ch->state)));
+	json_object_object_add(k, "reqid", json_object_new_int64(ch->reqid));
+	json_object_object_add(k, "rekeys", json_object_new_int64(ch->rekeys));
+	json_object_object_add(k, "proposal",
+			       json_object_new_string(ikev2_choice_str(&ch->prop, buf, sizeof(buf))));
+	ts_str(ch->tsi, ch->n_tsi, buf, sizeof(buf));
+	json_object_object_add(k, "ts_remote", json_object_new_string(buf));
+	ts_str(ch->tsr, ch->n_tsr, buf, sizeof(buf));
+	json_object_object_add(k, "ts_local", json_object_new_string(buf));
+	add_secs(k, "age", w->now, ch->created, true);
+	add_secs(k, "rekey_in", w->now, ch->soft_at, false);
+	add_secs(k, "expires_in", w->now, ch->hard_at, false);
+	if (d->tun)
+		eg_tunnels_sa_stats(d->tun, ch->spi_in, d->local_addr, &b, &p);
+	json_object_object_add(k, "bytes_in", json_object_new_uint64(b));
+	json_object_object_add(k, "packets_in", json_object_new_uint64(p));
+	b = p = 0;
+	if (d->tun)
+		eg_tunnels_sa_stats(d->tun, ch->spi_out, sa->peer_addr, &b, &p);
+	json_object_object_add(k, "bytes_out", json_object_new_uint64(b));
+	json_object_object_add(k, "packets_out", json_object_new_uint64(p));
+	return k;
 }
 
 static void sa_one(const struct ike_sa *sa, void *arg)
 {
 	struct sa_walk *w = arg;
-	struct ipsecd *d = w->c->d;
 	struct json_object *o = json_object_new_object(), *kids;
 	char buf[256], ip[INET_ADDRSTRLEN];
 	unsigned i;
@@ -934,59 +1031,93 @@ static void sa_one(const struct ike_sa *sa, void *arg)
 	json_object_object_add(o, "peer", json_object_new_string(ip_str(sa->peer_addr, ip)));
 	json_object_object_add(o, "peer_port", json_object_new_int(sa->peer_port));
 	json_object_object_add(o, "nat", json_object_new_boolean(sa->peer_natted));
-	snprintf(buf, sizeof(buf), "%02x%02x%02x%02x%02x%02x%02x%02x",
-		 sa->spi_i[0], sa->spi_i[1], sa->spi_i[2], sa->spi_i[3],
-		 sa->spi_i[4], sa->spi_i[5], sa->spi_i[6], sa->spi_i[7]);
-	json_object_object_add(o, "spi_i", json_object_new_string(buf));
-	snprintf(buf, sizeof(buf), "%02x%02x%02x%02x%02x%02x%02x%02x",
-		 sa->spi_r[0], sa->spi_r[1], sa->spi_r[2], sa->spi_r[3],
-		 sa->spi_r[4], sa->spi_r[5], sa->spi_r[6], sa->spi_r[7]);
-	json_object_object_add(o, "spi_r", json_object_new_string(buf));
+	json_object_object_add(o, "spi_i", json_object_new_string(spi_hex(sa->spi_i, buf)));
+	json_object_object_add(o, "spi_r", json_object_new_string(spi_hex(sa->spi_r, buf)));
 	json_object_object_add(o, "proposal",
 			       json_object_new_string(ikev2_choice_str(&sa->prop, buf, sizeof(buf))));
-	json_object_object_add(o, "age", json_object_new_int64(w->now - sa->created));
-	kids = json_object_new_array();
-	for (i = 0; i < IKE_MAX_CHILD; i++) {
-		const struct ike_child *ch = &sa->child[i];
-		struct json_object *k;
-		uint64_t b = 0, p = 0;
-
-		if (!ch->used)
-			continue;
-		k = json_object_new_object();
-		snprintf(buf, sizeof(buf), "%08x", ntohl(ch->spi_in));
-		json_object_object_add(k, "spi_in", json_object_new_string(buf));
-		snprintf(buf, sizeof(buf), "%08x", ntohl(ch->spi_out));
-		json_object_object_add(k, "spi_out", json_object_new_string(buf));
-		json_object_object_add(k, "proposal",
-				       json_object_new_string(ikev2_choice_str(&ch->prop, buf, sizeof(buf))));
-		ts_str(ch->tsi, ch->n_tsi, buf, sizeof(buf));
-		json_object_object_add(k, "ts_remote", json_object_new_string(buf));
-		ts_str(ch->tsr, ch->n_tsr, buf, sizeof(buf));
-		json_object_object_add(k, "ts_local", json_object_new_string(buf));
-		json_object_object_add(k, "age", json_object_new_int64(w->now - ch->created));
-		if (d->tun)
-			eg_tunnels_sa_stats(d->tun, ch->spi_in, d->local_addr, &b, &p);
-		json_object_object_add(k, "bytes_in", json_object_new_uint64(b));
-		json_object_object_add(k, "packets_in", json_object_new_uint64(p));
-		b = p = 0;
-		if (d->tun)
-			eg_tunnels_sa_stats(d->tun, ch->spi_out, sa->peer_addr, &b, &p);
-		json_object_object_add(k, "bytes_out", json_object_new_uint64(b));
-		json_object_object_add(k, "packets_out", json_object_new_uint64(p));
-		json_object_array_add(kids, k);
+	add_secs(o, "age", w->now, sa->created, true);
+	if (sa->state == IKE_S_ESTABLISHED) {
+		add_secs(o, "rekey_in", w->now, sa->rekey_at, false);
+		add_secs(o, "expires_in", w->now, sa->expire_at, false);
 	}
+	add_secs(o, "last_active", w->now, sa->active_at, true);
+	json_object_object_add(o, "ike_rekeys", json_object_new_int64(sa->ike_rekeys));
+	json_object_object_add(o, "child_rekeys", json_object_new_int64(sa->child_rekeys));
+	json_object_object_add(o, "dpd_sent", json_object_new_int64(sa->dpd_sent));
+	json_object_object_add(o, "initial_contact",
+			       json_object_new_boolean(sa->initial_contact));
+	json_object_object_add(o, "bytes", json_object_new_int64(ike_sa_bytes(sa)));
+	kids = json_object_new_array();
+	for (i = 0; i < IKE_CHILD_SLOTS; i++)
+		if (sa->child[i])
+			json_object_array_add(kids, child_json(w, sa, sa->child[i]));
 	json_object_object_add(o, "children", kids);
 	json_object_array_add(w->arr, o);
 }
 
 static int cmd_sa_list(struct cmd_ctx *c)
 {
-	struct sa_walk w = { .c = c, .now = time(NULL) };
+	struct sa_walk w = { .c = c };
 
 	*c->data = w.arr = json_object_new_array();
-	if (c->d->tun)
+	if (c->d->tun) {
+		w.now = ike_now(eg_tunnels_ike(c->d->tun));
 		ike_foreach(eg_tunnels_ike(c->d->tun), sa_one, &w);
+	}
+	return 0;
+}
+
+/*
+ * Operator and debug: make ipsecd rekey a site's Child SA (spi_in, or all)
+ * or its IKE SA now, as the initiator.
+ */
+static int cmd_sa_rekey(struct cmd_ctx *c)
+{
+	struct eg_site_rec s;
+	struct json_object *v;
+	const char *name, *spi;
+	uint32_t spi_in = 0;
+	int rc;
+
+	if ((rc = need_str(c, "site", &name)))
+		return rc;
+	if (!c->d->tun)
+		return eg_fail(&c->err, ENOTCONN, "the IKE responder is off");
+	rc = eg_site_get(c->d->st, name, &s, &c->err);
+	if (rc)
+		return rc;
+	eg_site_clear(&s);
+	if ((v = arg_get(c, "ike")) && json_object_get_boolean(v)) {
+		rc = ike_rekey_ike_now(eg_tunnels_ike(c->d->tun), s.id);
+		if (rc)
+			return eg_fail(&c->err, -rc, "site '%s' has no established IKE SA",
+				       name);
+		return 0;
+	}
+	if ((spi = arg_str(c, "spi"))) {
+		char *end;
+		unsigned long x = strtoul(spi, &end, 16);
+
+		if (*end || !*spi || x > 0xffffffffu)
+			return eg_fail(&c->err, EINVAL, "SPI '%s' is not 8 hex digits", spi);
+		spi_in = htonl((uint32_t)x);
+	}
+	rc = ike_rekey_child_now(eg_tunnels_ike(c->d->tun), s.id, spi_in);
+	if (rc)
+		return eg_fail(&c->err, -rc, "site '%s' has no such installed Child SA",
+			       name);
+	return 0;
+}
+
+/* Stop the daemon: keep the tunnels (a restart) or tear everything down. */
+static int cmd_shutdown(struct cmd_ctx *c)
+{
+	struct json_object *v = arg_get(c, "teardown");
+
+	c->d->teardown = v && json_object_get_boolean(v);
+	c->d->stop = true;
+	pr_info("shutdown asked over the control socket (%s)",
+		c->d->teardown ? "teardown" : "tunnels kept");
 	return 0;
 }
 
@@ -1016,7 +1147,15 @@ static int cmd_status(struct cmd_ctx *c)
 			{ "auth_failed", s->auth_failed }, { "child_ok", s->child_ok },
 			{ "child_failed", s->child_failed },
 			{ "deletes_rx", s->deletes_rx }, { "deletes_tx", s->deletes_tx },
-			{ "expired", s->expired },
+			{ "expired", s->expired }, { "init_too_big", s->init_too_big },
+			{ "init_half_open_full", s->init_half_open_full },
+			{ "resend_limited", s->resend_limited },
+			{ "ike_rekeys", s->ike_rekeys }, { "child_rekeys", s->child_rekeys },
+			{ "rekey_collisions", s->rekey_collisions },
+			{ "dpd_sent", s->dpd_sent }, { "dpd_dead", s->dpd_dead },
+			{ "req_retransmits", s->req_retransmits },
+			{ "req_timeouts", s->req_timeouts }, { "replaced", s->replaced },
+			{ "nat_moves", s->nat_moves },
 		};
 		unsigned i;
 
@@ -1044,6 +1183,8 @@ static const struct {
 	{ "site.enable", cmd_site_enable },
 	{ "site.disable", cmd_site_disable },
 	{ "sa.list", cmd_sa_list },
+	{ "sa.rekey", cmd_sa_rekey },
+	{ "shutdown", cmd_shutdown },
 	{ "pop.add", cmd_pop_add },
 	{ "pop.list", cmd_pop_list },
 	{ "pop.show", cmd_pop_show },

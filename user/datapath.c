@@ -549,17 +549,19 @@ int eg_dp_site_counters(struct eg_dp *dp, uint32_t saddr,
 
 /* ---- the inner (TC) program ------------------------------------------------- */
 
-int eg_dp_inner_attach(struct eg_dp *dp, int ifindex, const struct eg_isite *cfg)
+int eg_dp_inner_attach(struct eg_dp *dp, int ifindex, const struct eg_isite *cfg,
+		       bool resume)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
 		    .attach_point = BPF_TC_INGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 1, .priority = 1,
-		    .prog_fd = bpf_program__fd(dp->tc->progs.tc_inner));
+		    .prog_fd = bpf_program__fd(dp->tc->progs.tc_inner),
+		    .flags = BPF_TC_F_REPLACE);
 	__u32 key = ifindex;
 	int err;
 
-	/* a clean slate for the slot's counters */
-	{
+	/* a clean slate for the slot's counters, unless it carries on */
+	if (!resume) {
 		struct eg_in_ctr zero[dp->ncpus];
 
 		memset(zero, 0, sizeof(zero));

@@ -69,10 +69,12 @@ int eg_dp_site_counters(struct eg_dp *dp, uint32_t saddr,
 
 /*
  * The inner (TC) program on a site's XFRM interface: fill eg_ifsite and
- * attach at clsact ingress (attach), or detach, forget the interface and
+ * attach at clsact ingress, replacing what is there (attach; resume keeps
+ * the slot's counters: a restart), or detach, forget the interface and
  * give back every flow and device slot of the site (detach).
  */
-int eg_dp_inner_attach(struct eg_dp *dp, int ifindex, const struct eg_isite *cfg);
+int eg_dp_inner_attach(struct eg_dp *dp, int ifindex, const struct eg_isite *cfg,
+		       bool resume);
 void eg_dp_inner_detach(struct eg_dp *dp, int ifindex, uint32_t slot);
 /* Replace the site's inner config where attached (site edited). */
 int eg_dp_inner_update(struct eg_dp *dp, uint32_t site_id,

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/bn.h>
@@ -583,6 +584,52 @@ int ike_dh_public(const struct ike_dh *dh, uint8_t *out, size_t outlen)
 		ret = 0;
 	BN_free(y);
 	return ret;
+}
+
+/* p - 1 of each group, big-endian, made once (RFC 3526 primes). */
+static uint8_t dh_pm1[ARRAY_SIZE(dh_tab)][IKE_DH_MAX_LEN];
+static bool dh_pm1_ok;
+static pthread_once_t dh_pm1_once = PTHREAD_ONCE_INIT;
+
+static void dh_pm1_init(void)
+{
+	BIGNUM *(*const get[])(BIGNUM *) = {
+		BN_get_rfc3526_prime_2048, BN_get_rfc3526_prime_3072,
+		BN_get_rfc3526_prime_4096, BN_get_rfc3526_prime_8192,
+	};
+	size_t i;
+
+	_Static_assert(ARRAY_SIZE(get) == ARRAY_SIZE(dh_tab), "one prime a group");
+	for (i = 0; i < ARRAY_SIZE(dh_tab); i++) {
+		BIGNUM *p = get[i](NULL);
+		int ok = p && BN_sub_word(p, 1) &&
+			 BN_bn2binpad(p, dh_pm1[i], (int)dh_tab[i].len) ==
+				 (int)dh_tab[i].len;
+
+		BN_free(p);
+		if (!ok)
+			return;
+	}
+	dh_pm1_ok = true;
+}
+
+int ike_dh_check_peer(uint16_t group, const uint8_t *peer, size_t peer_len)
+{
+	int i = dh_find(group);
+	size_t k;
+
+	if (i < 0 || !peer || peer_len != dh_tab[i].len)
+		return -EINVAL;
+	pthread_once(&dh_pm1_once, dh_pm1_init);
+	if (!dh_pm1_ok)
+		return -EINVAL;
+	/* y > 1: some byte before the last is non-zero, or the last > 1 */
+	for (k = 0; k + 1 < peer_len && !peer[k]; k++)
+		;
+	if (k + 1 == peer_len && peer[k] <= 1)
+		return -EINVAL;
+	/* y < p - 1, as big-endian numbers of the same length */
+	return memcmp(peer, dh_pm1[i], peer_len) < 0 ? 0 : -EINVAL;
 }
 
 /* An EVP_PKEY holding the peer's public value y in our group. */

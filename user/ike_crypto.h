@@ -306,6 +306,14 @@ int ike_dh_public(const struct ike_dh *dh, uint8_t *out, size_t outlen);
  * full-size modular exponentiation per exchange. ossl_dh_compute_key()
  * itself then only rejects a result Z <= 1 or Z = p-1.
  */
+/*
+ * RFC 6989 2.2 for a peer's public value alone, before any key of ours
+ * exists: exactly the prime's length and 1 < y < p-1. 0 or -EINVAL
+ * (-EINVAL also for a group we do not have). Costs no exponentiation, so
+ * an unauthenticated IKE_SA_INIT is checked before we do any DH work.
+ */
+int ike_dh_check_peer(uint16_t group, const uint8_t *peer, size_t peer_len);
+
 int ike_dh_derive(struct ike_dh *dh, const uint8_t *peer, size_t peer_len,
 		  uint8_t *out, size_t outlen);
 

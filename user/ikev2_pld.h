@@ -288,6 +288,9 @@ struct ikev2_choice {
 	uint16_t integ;		/* IKE_AUTH_*; IKEV2_INTEG_NONE with AEAD */
 	uint16_t dh;		/* IKE_DH_*; IKEV2_DH_NONE: no (PFS) group */
 	uint16_t esn;		/* IKEV2_ESN_NONE */
+	uint16_t pfs_hint;	/* ESP: a DH group the chosen proposal offered
+				 * (also in IKE_AUTH, where it is not used):
+				 * the group for PFS in our own rekeys */
 	bool aead;		/* encr is combined mode (AES-GCM-16) */
 };
 

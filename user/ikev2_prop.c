@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ikev2_prop.h"
 
@@ -70,13 +71,34 @@ static bool keylen_in(const struct ikev2_xf *x, bool k128, bool k192,
 	       (x->keylen == 256 && k256);
 }
 
-static bool encr_ok_ike(const struct ikev2_xf *x)
+/* Does the policy name this transform (explicit policies only)? */
+static bool pol_names(const struct ikev2_cipher *pol, const struct ikev2_xf *x)
 {
-	return x->id == IKE_ENCR_AES_CBC && keylen_in(x, true, true, true);
+	if (x->id != pol->encr || x->bad_attr)
+		return false;
+	if (x->id == IKE_ENCR_NULL)
+		return !x->has_keylen;
+	return x->has_keylen && (!pol->keylen || x->keylen == pol->keylen);
 }
 
-static bool encr_ok_esp(const struct ikev2_xf *x)
+static bool encr_ok_ike(const struct ikev2_xf *x, const struct ikev2_cipher *pol)
 {
+	if (x->id != IKE_ENCR_AES_CBC || !keylen_in(x, true, true, true))
+		return false;
+	return !pol || !pol->encr || pol_names(pol, x);
+}
+
+static bool encr_ok_esp(const struct ikev2_xf *x, const struct ikev2_cipher *pol)
+{
+	if (pol && pol->encr) {
+		/* AES-CBC-192 only when the site asks for it by name */
+		if (x->id == IKE_ENCR_AES_CBC && x->has_keylen &&
+		    x->keylen == 192 && !x->bad_attr)
+			return pol_names(pol, x);
+		return pol_names(pol, x) && encr_ok_esp(x, NULL);
+	}
+	if (pol && pol->no_null && x->id == IKE_ENCR_NULL)
+		return false;
 	switch (x->id) {
 	case IKE_ENCR_AES_CBC:
 		return keylen_in(x, true, false, true);
@@ -97,9 +119,52 @@ static uint64_t spi_value(const struct ikev2_proposal *p)
 	return v;
 }
 
+int ikev2_cipher_policy(const char *name, struct ikev2_cipher *ike,
+			struct ikev2_cipher *esp)
+{
+	static const struct {
+		const char *name;
+		uint16_t encr, bits;
+	} tab[] = {
+		{ "AES128-CBC", IKE_ENCR_AES_CBC, 128 },
+		{ "AES192-CBC", IKE_ENCR_AES_CBC, 192 },
+		{ "AES256-CBC", IKE_ENCR_AES_CBC, 256 },
+		{ "AES128-GCM", IKE_ENCR_AES_GCM_16, 128 },
+		{ "AES192-GCM", IKE_ENCR_AES_GCM_16, 192 },
+		{ "AES256-GCM", IKE_ENCR_AES_GCM_16, 256 },
+		{ "NULL", IKE_ENCR_NULL, 0 },
+	};
+	unsigned i;
+
+	memset(ike, 0, sizeof(*ike));
+	memset(esp, 0, sizeof(*esp));
+	if (!name || !*name) {
+		esp->no_null = true;
+		return 0;
+	}
+	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		if (strcasecmp(name, tab[i].name))
+			continue;
+		esp->encr = tab[i].encr;
+		esp->keylen = tab[i].bits;
+		if (tab[i].encr == IKE_ENCR_AES_CBC)
+			*ike = *esp;
+		return 0;
+	}
+	return -EINVAL;
+}
+
 int ikev2_prop_select_ike(const struct ikev2_sa *sa, int ke_group,
 			  unsigned flags, struct ikev2_choice *out,
 			  uint16_t *want_group)
+{
+	return ikev2_prop_select_ike_pol(sa, ke_group, flags, NULL, out,
+					 want_group);
+}
+
+int ikev2_prop_select_ike_pol(const struct ikev2_sa *sa, int ke_group,
+			      unsigned flags, const struct ikev2_cipher *pol,
+			      struct ikev2_choice *out, uint16_t *want_group)
 {
 	uint8_t spi_size = flags & IKEV2_PROP_REKEY ? 8 : 0;
 	bool have_want = false;
@@ -122,7 +187,7 @@ int ikev2_prop_select_ike(const struct ikev2_sa *sa, int ke_group,
 
 			switch (x->type) {
 			case IKEV2_XF_ENCR:
-				if (!encr && encr_ok_ike(x))
+				if (!encr && encr_ok_ike(x, pol))
 					encr = x;
 				break;
 			case IKEV2_XF_PRF:
@@ -184,6 +249,14 @@ int ikev2_prop_select_esp(const struct ikev2_sa *sa, int ke_group,
 			  unsigned flags, struct ikev2_choice *out,
 			  uint16_t *want_group)
 {
+	return ikev2_prop_select_esp_pol(sa, ke_group, flags, NULL, out,
+					 want_group);
+}
+
+int ikev2_prop_select_esp_pol(const struct ikev2_sa *sa, int ke_group,
+			      unsigned flags, const struct ikev2_cipher *pol,
+			      struct ikev2_choice *out, uint16_t *want_group)
+{
 	bool ike_auth = flags & IKEV2_PROP_IKE_AUTH;
 	bool have_want = false;
 	uint16_t want = 0;
@@ -198,6 +271,7 @@ int ikev2_prop_select_esp(const struct ikev2_sa *sa, int ke_group,
 		const struct ikev2_proposal *p = &sa->prop[i];
 		const struct ikev2_xf *encr = NULL, *integ_first = NULL;
 		const struct ikev2_xf *dh_ke = NULL, *dh_first = NULL;
+		const struct ikev2_xf *pfs_first = NULL;
 		bool integ_seen = false, integ_none = false;
 		bool dh_seen = false, dh_none = false;
 		bool esn_seen = false, esn_none = false;
@@ -225,8 +299,11 @@ int ikev2_prop_select_esp(const struct ikev2_sa *sa, int ke_group,
 					integ_first = x;
 				break;
 			case IKEV2_XF_DH:
-				if (ike_auth)
+				if (ike_auth) {
+					if (!pfs_first && dh_ok(x))
+						pfs_first = x;
 					break;
+				}
 				dh_seen = true;
 				if (x->id == IKEV2_DH_NONE && xf_plain(x))
 					dh_none = true;
@@ -257,7 +334,7 @@ int ikev2_prop_select_esp(const struct ikev2_sa *sa, int ke_group,
 			const struct ikev2_xf *x = &p->xf[j];
 			bool is_aead = x->id == IKE_ENCR_AES_GCM_16;
 
-			if (x->type != IKEV2_XF_ENCR || !encr_ok_esp(x))
+			if (x->type != IKEV2_XF_ENCR || !encr_ok_esp(x, pol))
 				continue;
 			if (is_aead ? (integ_seen && !integ_none) : !integ_first)
 				continue;
@@ -303,6 +380,7 @@ int ikev2_prop_select_esp(const struct ikev2_sa *sa, int ke_group,
 		if (esn_seen)
 			out->xf_mask |= XF_BIT(IKEV2_XF_ESN);
 		out->esn = IKEV2_ESN_NONE;
+		out->pfs_hint = dh_ke ? dh_ke->id : pfs_first ? pfs_first->id : 0;
 		return 0;
 	}
 	if (have_want) {

@@ -66,6 +66,39 @@ int ikev2_prop_select_esp(const struct ikev2_sa *sa, int ke_group,
 			  unsigned flags, struct ikev2_choice *out,
 			  uint16_t *want_group);
 
+/*
+ * A site's cipher policy: which encryption transforms are acceptable.
+ * encr 0 allows the whole table above (without ENCR_NULL if no_null);
+ * otherwise exactly encr with keylen bits (0: any length the table has).
+ * An explicit policy may name what the default table leaves out: ESP
+ * AES-CBC-192 (the seed lists it for phase 1 only; the kernel has it).
+ */
+struct ikev2_cipher {
+	uint16_t encr;		/* IKE_ENCR_*; 0: any of the table */
+	uint16_t keylen;	/* bits; 0: any */
+	bool no_null;		/* with encr 0: refuse ENCR_NULL */
+};
+
+/*
+ * The site's "encryption cipher" ("" = any, "AES128-CBC", ..., "NULL",
+ * EG_CIPHERS) as the IKE SA's and the Child SAs' policies:
+ *   CBC ciphers: IKE and ESP both use exactly that cipher and key size;
+ *   GCM ciphers: ESP exactly that, IKE any CBC (no GCM in phase 1);
+ *   NULL: ESP without encryption (integrity only), IKE any;
+ *   "": IKE any, ESP any of the table except NULL.
+ * -EINVAL for an unknown name.
+ */
+int ikev2_cipher_policy(const char *name, struct ikev2_cipher *ike,
+			struct ikev2_cipher *esp);
+
+/* The same selections under a cipher policy (NULL: none). */
+int ikev2_prop_select_ike_pol(const struct ikev2_sa *sa, int ke_group,
+			      unsigned flags, const struct ikev2_cipher *pol,
+			      struct ikev2_choice *out, uint16_t *want_group);
+int ikev2_prop_select_esp_pol(const struct ikev2_sa *sa, int ke_group,
+			      unsigned flags, const struct ikev2_cipher *pol,
+			      struct ikev2_choice *out, uint16_t *want_group);
+
 /* One of the DH groups we support (14, 15, 16, 18). */
 bool ikev2_dh_supported(uint16_t group);
 

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/crypto.h>
 
 #include "csv.h"
 #include "import.h"
@@ -471,7 +472,7 @@ static int cipher_parse(struct imp *im, unsigned line, const char *v,
 		o += snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "",
 			      ciphers[i]);
 	imp_error(im, line,
-		  "encryption cipher '%s' is not supported; use one of %s, or leave it empty for any of them",
+		  "encryption cipher '%s' is not supported; use one of %s, or leave it empty for any but NULL",
 		  eg_escape(q, sizeof(q), v), list);
 	return -EINVAL;
 }
@@ -948,6 +949,7 @@ int eg_import_foreach_added(struct eg_store *st,
 
 struct exp {
 	struct eg_csv_writer w;
+	struct eg_store *st;
 	bool with_psk;
 	struct eg_err *err;
 };
@@ -968,17 +970,30 @@ static int export_row(const struct eg_site_rec *s, void *arg)
 		snprintf(bw, sizeof(bw), "%u", s->max_bw_mbps);
 	else
 		bw[0] = '\0';
-	if (x->with_psk && memchr(s->psk, '\0', s->psk_len))
-		return eg_fail(x->err, EINVAL,
-			       "site '%s': its PSK holds a NUL byte and cannot be written as CSV text",
-			       s->name);
+	uint8_t psk[EG_PSK_MAX];
+	size_t psk_len = 0;
+	int ret;
+
+	if (x->with_psk) {
+		/* PSKs are kept apart in the store and read one at a time */
+		ret = eg_site_psk_get(x->st, s->id, psk, &psk_len, x->err);
+		if (ret)
+			return ret;
+		if (memchr(psk, '\0', psk_len)) {
+			OPENSSL_cleanse(psk, sizeof(psk));
+			return eg_fail(x->err, EINVAL,
+				       "site '%s': its PSK holds a NUL byte and cannot be written as CSV text",
+				       s->name);
+		}
+	}
 	eg_csv_put_str(&x->w, s->name);
 	eg_csv_put_str(&x->w, s->id_value);
 	eg_csv_put_str(&x->w, ip_str(s->source_ip, a));
 	eg_csv_put_str(&x->w, s->primary_pop);
 	eg_csv_put_str(&x->w, backups);
 	eg_csv_put_str(&x->w, s->cipher);
-	eg_csv_put(&x->w, (const char *)s->psk, x->with_psk ? s->psk_len : 0);
+	eg_csv_put(&x->w, (const char *)psk, psk_len);
+	OPENSSL_cleanse(psk, sizeof(psk));
 	eg_csv_put_str(&x->w, bw);
 	eg_csv_put_str(&x->w, s->enabled ? "true" : "false");
 	if (eg_csv_end(&x->w))
@@ -989,7 +1004,7 @@ static int export_row(const struct eg_site_rec *s, void *arg)
 int eg_site_export_csv(struct eg_store *st, char **out, size_t *len,
 		       bool with_psk, struct eg_err *err)
 {
-	struct exp x = { .with_psk = with_psk, .err = err };
+	struct exp x = { .st = st, .with_psk = with_psk, .err = err };
 	unsigned c;
 	int ret;
 

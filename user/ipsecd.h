@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <json-c/json.h>
 
+#include "ike.h"
 #include "store.h"
 
 #define EG_DB_PATH	"/var/lib/espgate/espgate.db"
@@ -25,6 +26,7 @@ struct ipsecd {
 	struct eg_status_tab *status;
 	int epfd;
 	bool stop;
+	bool teardown;		/* at stop: DELETEs, everything removed */
 	/* configuration */
 	const char *db_path;
 	const char *ifname;
@@ -34,6 +36,8 @@ struct ipsecd {
 	uint32_t local_addr;	/* IKE address, network order; 0 = any */
 	bool force_generic;
 	uint32_t flow_cap, device_cap;	/* inner defaults; 0 = built-in */
+	struct ike_cfg ike_cfg;		/* lifetimes, DPD, limits */
+	bool keep_default;		/* --shutdown=keep (SIGTERM keeps tunnels) */
 };
 
 /* Control-socket dispatcher (cmds.c). */

@@ -39,6 +39,16 @@ static void usage(FILE *f)
 "  -g, --generic         attach in generic (skb) mode, skip native\n"
 "  -F, --flow-cap N      concurrent inner flows per site (default 10000)\n"
 "  -D, --device-cap N    inner source addresses per site (default 10000)\n"
+"      --ike-lifetime S  IKE SA lifetime, s (default 86400; sites may set theirs)\n"
+"      --child-lifetime S  Child SA lifetime, s (default 7200)\n"
+"      --dpd-delay S     liveness check after S s without inbound IKE/ESP (30)\n"
+"      --dpd-timeout S   no answer for S s: the peer is dead (150)\n"
+"      --half-open S     IKE_SA_INIT to IKE_AUTH at most S s (30)\n"
+"      --max-half-open N half-open IKE SAs at most (10000)\n"
+"      --auth-lifetime S send AUTH_LIFETIME S in IKE_AUTH (RFC 4478; off)\n"
+"      --shutdown MODE   what SIGTERM does: keep (default: tunnels stay in the\n"
+"                        kernel, a restart resumes them) or teardown (DELETE\n"
+"                        to every peer, all removed); SIGINT always tears down\n"
 "  -v, --verbose         debug logging (twice: libbpf too)\n"
 "  -h, --help            this text\n");
 }
@@ -59,9 +69,29 @@ static void signal_cb(struct eg_ev *ev, uint32_t events)
 
 	(void)events;
 	while (read(ev->fd, &si, sizeof(si)) == sizeof(si)) {
-		pr_info("signal %u, shutting down", si.ssi_signo);
+		/* SIGTERM is a restart unless told otherwise; SIGINT, a stop */
+		d->teardown = si.ssi_signo == SIGINT || !d->keep_default;
+		pr_info("signal %u, shutting down (%s)", si.ssi_signo,
+			d->teardown ? "teardown: DELETE to every peer" :
+				      "tunnels kept in the kernel");
 		d->stop = true;
 	}
+}
+
+/* A number of seconds (or a count) for an option, min..max. */
+static int opt_u32(const char *name, const char *arg, long min, long max,
+		   uint32_t *out)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (*end || end == arg || v < min || v > max) {
+		fprintf(stderr, "ipsecd: --%s takes %ld-%ld, not '%s'\n", name, min,
+			max, arg);
+		return -EINVAL;
+	}
+	*out = (uint32_t)v;
+	return 0;
 }
 
 static int parse_args(struct ipsecd *d, int argc, char **argv)
@@ -76,6 +106,14 @@ static int parse_args(struct ipsecd *d, int argc, char **argv)
 		{ "generic", no_argument, NULL, 'g' },
 		{ "flow-cap", required_argument, NULL, 'F' },
 		{ "device-cap", required_argument, NULL, 'D' },
+		{ "ike-lifetime", required_argument, NULL, 1 },
+		{ "child-lifetime", required_argument, NULL, 2 },
+		{ "dpd-delay", required_argument, NULL, 3 },
+		{ "dpd-timeout", required_argument, NULL, 4 },
+		{ "half-open", required_argument, NULL, 5 },
+		{ "max-half-open", required_argument, NULL, 6 },
+		{ "auth-lifetime", required_argument, NULL, 7 },
+		{ "shutdown", required_argument, NULL, 8 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -99,6 +137,51 @@ static int parse_args(struct ipsecd *d, int argc, char **argv)
 				d->flow_cap = v;
 			else
 				d->device_cap = v;
+			break;
+		case 1:
+			if (opt_u32("ike-lifetime", optarg, EG_LIFETIME_MIN,
+				    EG_LIFETIME_MAX, &d->ike_cfg.ike_lifetime))
+				return -EINVAL;
+			break;
+		case 2:
+			if (opt_u32("child-lifetime", optarg, EG_LIFETIME_MIN,
+				    EG_LIFETIME_MAX, &d->ike_cfg.child_lifetime))
+				return -EINVAL;
+			break;
+		case 3:
+			if (opt_u32("dpd-delay", optarg, 1, EG_DPD_MAX,
+				    &d->ike_cfg.dpd_delay))
+				return -EINVAL;
+			break;
+		case 4:
+			if (opt_u32("dpd-timeout", optarg, 1, EG_DPD_MAX,
+				    &d->ike_cfg.dpd_timeout))
+				return -EINVAL;
+			break;
+		case 5:
+			if (opt_u32("half-open", optarg, 1, 3600, &d->ike_cfg.half_open))
+				return -EINVAL;
+			break;
+		case 6:
+			if (opt_u32("max-half-open", optarg, 1, IKE_MAX_SAS,
+				    &d->ike_cfg.max_half_open))
+				return -EINVAL;
+			break;
+		case 7:
+			if (opt_u32("auth-lifetime", optarg, 0, EG_LIFETIME_MAX,
+				    &d->ike_cfg.auth_lifetime))
+				return -EINVAL;
+			break;
+		case 8:
+			if (!strcmp(optarg, "keep")) {
+				d->keep_default = true;
+			} else if (!strcmp(optarg, "teardown")) {
+				d->keep_default = false;
+			} else {
+				fprintf(stderr, "ipsecd: --shutdown is keep or teardown, not '%s'\n",
+					optarg);
+				return -EINVAL;
+			}
 			break;
 		case 'i': d->ifname = optarg; break;
 		case 'd': d->db_path = optarg; break;
@@ -150,7 +233,8 @@ static void make_parent(const char *path)
 int main(int argc, char **argv)
 {
 	struct ipsecd d = { .db_path = EG_DB_PATH, .sock_path = EG_CTL_SOCK,
-			    .pin_root = EG_PIN_ROOT, .epfd = -1 };
+			    .pin_root = EG_PIN_ROOT, .epfd = -1,
+			    .ike_cfg = IKE_CFG_DEFAULT, .keep_default = true };
 	struct eg_ev sig_ev = { .fd = -1 };
 	struct eg_dp_opts dpo;
 	struct eg_err err;
@@ -250,7 +334,7 @@ int main(int argc, char **argv)
 	rc = EXIT_SUCCESS;
 out:
 	eg_ctl_close(d.ctl);
-	eg_tunnels_close(d.tun);
+	eg_tunnels_close(d.tun, d.teardown || rc != EXIT_SUCCESS);
 	eg_dp_close(d.dp);
 	eg_status_close(d.status);
 	if (sig_ev.fd >= 0)

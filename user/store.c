@@ -161,21 +161,58 @@ static const char schema_v3[] =
 	"ALTER TABLE sites ADD COLUMN device_cap INTEGER NOT NULL DEFAULT 0"
 	" CHECK (device_cap BETWEEN 0 AND 1000000);";
 
+/*
+ * Schema version 4:
+ *  - PSKs move to a table of their own, read only when a site
+ *    authenticates (eg_site_psk_get()): listing or scanning sites no
+ *    longer pulls every PSK into SQLite's page cache;
+ *  - the cipher may be 'NULL' (ESP without encryption, only when a site
+ *    names it): the column is rebuilt, as its CHECK cannot be altered;
+ *  - the site's LAN prefixes ('' = the private ranges) and its lifetimes
+ *    and DPD times in seconds (0 = the gateway's default).
+ * ALTER TABLE DROP COLUMN rewrites rows without firing foreign keys.
+ */
+static const char schema_v4[] =
+	"CREATE TABLE site_psks ("
+	" site_id	INTEGER PRIMARY KEY REFERENCES sites (id) ON DELETE CASCADE,"
+	" psk		BLOB NOT NULL CHECK (length(psk) BETWEEN 16 AND 128)"
+	") STRICT;"
+	"INSERT INTO site_psks (site_id, psk) SELECT id, psk FROM sites;"
+	"ALTER TABLE sites DROP COLUMN psk;"
+	"ALTER TABLE sites ADD COLUMN cipher_v4 TEXT NOT NULL DEFAULT '' CHECK ("
+	"   cipher_v4 IN ('', 'AES128-CBC', 'AES192-CBC', 'AES256-CBC',"
+	"   'AES128-GCM', 'AES192-GCM', 'AES256-GCM', 'NULL'));"
+	"UPDATE sites SET cipher_v4 = cipher;"
+	"ALTER TABLE sites DROP COLUMN cipher;"
+	"ALTER TABLE sites RENAME COLUMN cipher_v4 TO cipher;"
+	"ALTER TABLE sites ADD COLUMN lan TEXT NOT NULL DEFAULT '' CHECK ("
+	"   length(lan) <= 160 AND lan NOT GLOB '*[^0-9./,]*');"
+	"ALTER TABLE sites ADD COLUMN ike_lifetime INTEGER NOT NULL DEFAULT 0"
+	" CHECK (ike_lifetime = 0 OR ike_lifetime BETWEEN 10 AND 604800);"
+	"ALTER TABLE sites ADD COLUMN child_lifetime INTEGER NOT NULL DEFAULT 0"
+	" CHECK (child_lifetime = 0 OR child_lifetime BETWEEN 10 AND 604800);"
+	"ALTER TABLE sites ADD COLUMN dpd_delay INTEGER NOT NULL DEFAULT 0"
+	" CHECK (dpd_delay BETWEEN 0 AND 86400);"
+	"ALTER TABLE sites ADD COLUMN dpd_timeout INTEGER NOT NULL DEFAULT 0"
+	" CHECK (dpd_timeout BETWEEN 0 AND 86400);";
+
 /* Version i + 1 is reached by applying migrations[i]. Append, never edit. */
 static const struct eg_migration migrations[] = {
 	{ .sql = schema_v1 },
 	{ .sql = schema_v2 },
 	{ .sql = schema_v3 },
+	{ .sql = schema_v4 },
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == EG_STORE_SCHEMA_VERSION,
 	       "one migration step per schema version");
 
 #define SITE_COLS							\
-	"s.id, s.name, s.id_type, s.id_value, s.source_ip, s.psk, p.name,"	\
+	"s.id, s.name, s.id_type, s.id_value, s.source_ip, s.lan, p.name,"	\
 	" s.traffic_type, s.license, s.max_bw_mbps, s.enabled, s.created,"	\
 	" s.updated, s.cipher, s.up, s.status_since, s.flow_cap,"		\
-	" s.device_cap"								\
+	" s.device_cap, s.ike_lifetime, s.child_lifetime, s.dpd_delay,"		\
+	" s.dpd_timeout"							\
 	" FROM sites s JOIN pops p ON p.id = s.primary_pop"
 /* ?1 of the page queries: a JSON array of site ids */
 #define PAGE_IDS	" IN (SELECT value FROM json_each(?1))"
@@ -196,6 +233,7 @@ enum stmt_id {
 	ST_PORTS_GET, ST_PORTS_DELETE, ST_PORT_INSERT,
 	ST_POP_ID, ST_POP_BY_NAME, ST_POP_NAME_TAKEN, ST_POP_EXISTS,
 	ST_POP_INSERT, ST_POP_UPDATE, ST_POP_USERS, ST_POP_DELETE,
+	ST_PSK_PUT, ST_PSK_GET,
 	ST__MAX
 };
 
@@ -214,17 +252,23 @@ static const char *const stmt_sql[ST__MAX] = {
 		" OR source_ip = ?4) AND id <> ?5",
 	[ST_SITE_EXISTS]	= "SELECT 1 FROM sites WHERE id = ?1",
 	[ST_SITE_INSERT]	=
-		"INSERT INTO sites (name, id_type, id_value, source_ip, psk,"
+		"INSERT INTO sites (name, id_type, id_value, source_ip, lan,"
 		" primary_pop, traffic_type, license, max_bw_mbps, enabled,"
-		" cipher, created, updated, flow_cap, device_cap)"
+		" cipher, created, updated, flow_cap, device_cap, ike_lifetime,"
+		" child_lifetime, dpd_delay, dpd_timeout)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-		" ?12, ?14, ?15)",
+		" ?12, ?14, ?15, ?16, ?17, ?18, ?19)",
 	[ST_SITE_UPDATE]	=
 		"UPDATE sites SET name = ?1, id_type = ?2, id_value = ?3,"
-		" source_ip = ?4, psk = ?5, primary_pop = ?6,"
+		" source_ip = ?4, lan = ?5, primary_pop = ?6,"
 		" traffic_type = ?7, license = ?8, max_bw_mbps = ?9,"
 		" enabled = ?10, cipher = ?11, updated = ?12, flow_cap = ?14,"
-		" device_cap = ?15 WHERE id = ?13",
+		" device_cap = ?15, ike_lifetime = ?16, child_lifetime = ?17,"
+		" dpd_delay = ?18, dpd_timeout = ?19 WHERE id = ?13",
+	[ST_PSK_PUT]		=
+		"INSERT INTO site_psks (site_id, psk) VALUES (?1, ?2)"
+		" ON CONFLICT (site_id) DO UPDATE SET psk = excluded.psk",
+	[ST_PSK_GET]		= "SELECT psk FROM site_psks WHERE site_id = ?1",
 	[ST_SITE_BY_NAME]	= "SELECT " SITE_COLS " WHERE s.name = ?1",
 	[ST_SITE_BY_ID]		= "SELECT " SITE_COLS " WHERE s.id = ?1",
 	[ST_SITE_BY_IDENT]	= "SELECT " SITE_COLS
@@ -929,17 +973,23 @@ out:
 	return ret;
 }
 
-/* Bind ?1..?11 of ST_SITE_INSERT / ST_SITE_UPDATE; s is valid. */
+static int site_write_fail(struct eg_store *st, const struct eg_site_rec *s,
+			   struct eg_err *err);
+
+/* Bind ?1..?11, ?14..?19 of ST_SITE_INSERT / ST_SITE_UPDATE; s is valid. */
 static int site_bind(struct eg_store *st, sqlite3_stmt *stmt,
 		     const struct eg_site_rec *s, int64_t primary,
 		     struct eg_err *err)
 {
+	char lan[EG_LAN_MAX * 19 + 1];
+
+	eg_lan_str(s, lan, sizeof(lan));
 	if (sqlite3_bind_text(stmt, 1, s->name, -1, SQLITE_STATIC) ||
 	    sqlite3_bind_text(stmt, 2, eg_id_type_name(s->id_type), -1,
 			      SQLITE_STATIC) ||
 	    sqlite3_bind_text(stmt, 3, s->id_value, -1, SQLITE_STATIC) ||
 	    sqlite3_bind_int64(stmt, 4, ntohl(s->source_ip)) ||
-	    sqlite3_bind_blob(stmt, 5, s->psk, s->psk_len, SQLITE_STATIC) ||
+	    sqlite3_bind_text(stmt, 5, lan, -1, SQLITE_TRANSIENT) ||
 	    sqlite3_bind_int64(stmt, 6, primary) ||
 	    sqlite3_bind_text(stmt, 7, eg_traffic_name(s->traffic), -1,
 			      SQLITE_STATIC) ||
@@ -950,9 +1000,71 @@ static int site_bind(struct eg_store *st, sqlite3_stmt *stmt,
 	    sqlite3_bind_text(stmt, 11, eg_cipher_name(s->cipher), -1,
 			      SQLITE_STATIC) ||
 	    sqlite3_bind_int64(stmt, 14, s->flow_cap) ||
-	    sqlite3_bind_int64(stmt, 15, s->device_cap))
+	    sqlite3_bind_int64(stmt, 15, s->device_cap) ||
+	    sqlite3_bind_int64(stmt, 16, s->ike_lifetime) ||
+	    sqlite3_bind_int64(stmt, 17, s->child_lifetime) ||
+	    sqlite3_bind_int64(stmt, 18, s->dpd_delay) ||
+	    sqlite3_bind_int64(stmt, 19, s->dpd_timeout))
 		return bind_fail(st, err);
 	return 0;
+}
+
+/* Store the PSK of site id (a site written without one keeps its own). */
+static int psk_write(struct eg_store *st, int64_t id,
+		     const struct eg_site_rec *s, struct eg_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int ret;
+
+	if (!s->psk_len)
+		return 0;
+	ret = stmt_get(st, ST_PSK_PUT, &stmt, err);
+	if (ret)
+		return ret;
+	if (sqlite3_bind_int64(stmt, 1, id) ||
+	    sqlite3_bind_blob(stmt, 2, s->psk, s->psk_len, SQLITE_STATIC))
+		ret = bind_fail(st, err);
+	else if (sqlite3_step(stmt) != SQLITE_DONE)
+		ret = site_write_fail(st, s, err);
+	stmt_done(stmt);
+	return ret;
+}
+
+int eg_site_psk_get(struct eg_store *st, int64_t id, uint8_t *psk,
+		    size_t *len, struct eg_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	const void *p;
+	size_t n;
+	int ret;
+
+	*len = 0;
+	ret = stmt_get(st, ST_PSK_GET, &stmt, err);
+	if (ret)
+		return ret;
+	if (sqlite3_bind_int64(stmt, 1, id)) {
+		ret = bind_fail(st, err);
+		goto out;
+	}
+	ret = step_row(st, stmt, err, "reading a PSK");
+	if (ret < 0)
+		goto out;
+	if (ret == 0) {
+		ret = eg_fail(err, ENOENT, "site %lld has no PSK", (long long)id);
+		goto out;
+	}
+	p = sqlite3_column_blob(stmt, 0);
+	n = sqlite3_column_bytes(stmt, 0);
+	if (!p || n < EG_PSK_MIN || n > EG_PSK_MAX) {
+		ret = eg_fail(err, EIO, "database holds a PSK of %zu bytes", n);
+		goto out;
+	}
+	memcpy(psk, p, n);
+	*len = n;
+	ret = 0;
+out:
+	stmt_done(stmt);
+	return ret;
 }
 
 /* Map a constraint the C checks missed (a bug, or a race) to a message. */
@@ -1113,7 +1225,9 @@ int eg_site_add(struct eg_store *st, struct eg_site_rec *s, struct eg_err *err)
 	id = sqlite3_last_insert_rowid(st->db);
 	stmt_done(stmt);
 	stmt = NULL;
-	ret = site_children_write(st, id, s, backups, err);
+	ret = psk_write(st, id, s, err);
+	if (!ret)
+		ret = site_children_write(st, id, s, backups, err);
 	if (ret && !op.own)
 		site_add_undo(st, id);
 out:
@@ -1193,7 +1307,9 @@ int eg_site_update(struct eg_store *st, const struct eg_site_rec *s,
 	}
 	stmt_done(stmt);
 	stmt = NULL;
-	ret = site_children_write(st, s->id, s, backups, err);
+	ret = psk_write(st, s->id, s, err);
+	if (!ret)
+		ret = site_children_write(st, s->id, s, backups, err);
 out:
 	stmt_done(stmt);
 	return op_end(st, &op, ret, err);
@@ -1203,9 +1319,7 @@ out:
 static int site_cols(sqlite3_stmt *row, struct eg_site_rec *s,
 		     struct eg_err *err)
 {
-	const void *psk;
-	char tmp[32];
-	size_t n;
+	char tmp[32], lan[EG_LAN_MAX * 19 + 1];
 	int ret;
 
 	eg_site_clear(s);
@@ -1221,15 +1335,11 @@ static int site_cols(sqlite3_stmt *row, struct eg_site_rec *s,
 	if (ret)
 		goto out;
 	s->source_ip = col_ipv4(row, 4);
-	psk = sqlite3_column_blob(row, 5);
-	n = sqlite3_column_bytes(row, 5);
-	if (!psk || n < EG_PSK_MIN || n > EG_PSK_MAX) {
-		ret = eg_fail(err, EIO, "database holds a PSK of %zu bytes", n);
-		goto out;
-	}
-	memcpy(s->psk, psk, n);
-	s->psk_len = n;
-	ret = col_text(row, 6, s->primary_pop, sizeof(s->primary_pop), err);
+	ret = col_text(row, 5, lan, sizeof(lan), err);
+	if (!ret && eg_lan_parse(lan, s, err))
+		ret = eg_fail(err, EIO, "database holds LAN prefixes '%s'", lan);
+	if (!ret)
+		ret = col_text(row, 6, s->primary_pop, sizeof(s->primary_pop), err);
 	if (!ret)
 		ret = col_text(row, 7, tmp, sizeof(tmp), err);
 	if (!ret && eg_traffic_parse(tmp, &s->traffic))
@@ -1251,6 +1361,10 @@ static int site_cols(sqlite3_stmt *row, struct eg_site_rec *s,
 	s->status_since = sqlite3_column_int64(row, 15);
 	s->flow_cap = sqlite3_column_int64(row, 16);
 	s->device_cap = sqlite3_column_int64(row, 17);
+	s->ike_lifetime = sqlite3_column_int64(row, 18);
+	s->child_lifetime = sqlite3_column_int64(row, 19);
+	s->dpd_delay = sqlite3_column_int64(row, 20);
+	s->dpd_timeout = sqlite3_column_int64(row, 21);
 out:
 	if (ret)
 		eg_site_clear(s);

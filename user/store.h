@@ -22,13 +22,18 @@
 #define EG_MAX_BACKUP_POPS	9
 #define EG_MAX_CUSTOM_PORTS	32
 #define EG_LOCATION_MAX		64
-#define EG_STORE_SCHEMA_VERSION	3
+#define EG_STORE_SCHEMA_VERSION	4
 #define EG_CAP_MAX		1000000	/* per-site flow/device cap bound */
 #define EG_CIPHER_MAX		16
 #define EG_PAGE_MAX		100	/* sites per page, the IPSec page's limit */
-/* accepted "encryption cipher" values (CSV and site add/edit) */
+/* accepted "encryption cipher" values (CSV and site add/edit); what each
+ * means for the IKE and the Child SAs: ikev2_cipher_policy() */
 #define EG_CIPHERS { "AES128-CBC", "AES192-CBC", "AES256-CBC", "AES128-GCM", \
-		     "AES192-GCM", "AES256-GCM", NULL }
+		     "AES192-GCM", "AES256-GCM", "NULL", NULL }
+#define EG_LAN_MAX		8	/* LAN prefixes per site */
+#define EG_LIFETIME_MIN		10	/* s, shortest IKE/Child SA lifetime */
+#define EG_LIFETIME_MAX		(7 * 86400)
+#define EG_DPD_MAX		86400	/* s */
 
 struct eg_err {
 	char msg[256];
@@ -43,13 +48,20 @@ enum eg_traffic { EG_TT_USER = 1, EG_TT_IOT, EG_TT_MIXED, EG_TT_MACHINE,
 		  EG_TT_GUEST_WIFI };
 enum eg_license { EG_LIC_WEB_GATEWAY = 1, EG_LIC_CLOUD_FIREWALL };
 
+/* An IPv4 prefix, address masked, network byte order. */
+struct eg_prefix {
+	uint32_t addr;
+	uint8_t len;
+};
+
 struct eg_site_rec {
 	int64_t id;			/* 0 until stored */
 	char name[EG_NAME_MAX + 1];
 	enum eg_id_type id_type;
 	char id_value[EG_IDENT_MAX + 1];
 	uint32_t source_ip;		/* network byte order */
-	uint8_t psk[EG_PSK_MAX];	/* wiped by eg_site_clear() */
+	uint8_t psk[EG_PSK_MAX];	/* wiped by eg_site_clear(); on reads
+					 * empty: eg_site_psk_get() */
 	size_t psk_len;
 	char primary_pop[EG_NAME_MAX + 1];
 	char backup_pops[EG_MAX_BACKUP_POPS][EG_NAME_MAX + 1];
@@ -61,6 +73,13 @@ struct eg_site_rec {
 	uint32_t max_bw_mbps;		/* 0 = no limit configured */
 	uint32_t flow_cap;		/* concurrent inner flows; 0 = default */
 	uint32_t device_cap;		/* inner source addresses; 0 = default */
+	/* The site's LAN (schema v4): the inner source addresses it may use,
+	 * its Child SAs' TSi are narrowed to them. None: the private ranges
+	 * (eg_site_lan()). */
+	struct eg_prefix lan[EG_LAN_MAX];
+	unsigned n_lan;
+	/* seconds; 0 = the gateway's default (schema v4) */
+	uint32_t ike_lifetime, child_lifetime, dpd_delay, dpd_timeout;
 	char cipher[EG_CIPHER_MAX + 1];	/* CSV "encryption cipher": "" = any of
 					 * the table, else one of EG_CIPHERS */
 	bool enabled;
@@ -134,6 +153,17 @@ int eg_ipv4_parse_field(const char *field, const char *s, uint32_t *be_addr,
  * else as \xNN, cut with "..." when it does not fit. Returns buf.
  */
 const char *eg_escape(char *buf, size_t size, const char *s);
+/*
+ * The site's LAN prefixes into out (EG_LAN_MAX): its own, or when it has
+ * none the RFC 1918 ranges 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16.
+ * Returns how many.
+ */
+unsigned eg_site_lan(const struct eg_site_rec *s, struct eg_prefix *out);
+/* Parse "10.1.0.0/24,10.2.0.0/16" (or "" for none) into s->lan; message in
+ * err naming the bad prefix. Host bits must be zero. */
+int eg_lan_parse(const char *str, struct eg_site_rec *s, struct eg_err *err);
+/* Render s->lan as "a/n,b/m" ("" when none) into buf. */
+const char *eg_lan_str(const struct eg_site_rec *s, char *buf, size_t size);
 /* Validate an identity value for its type; message in err. */
 int eg_ident_validate(enum eg_id_type t, const char *value, struct eg_err *err);
 
@@ -156,6 +186,13 @@ int eg_site_get(struct eg_store *st, const char *name, struct eg_site_rec *s,
 		struct eg_err *err);
 int eg_site_get_by_id(struct eg_store *st, int64_t id, struct eg_site_rec *s,
 		      struct eg_err *err);
+/*
+ * PSKs are kept apart (schema v4) and read only here: site records from
+ * the functions above come with psk_len 0. An eg_site_update() with
+ * psk_len 0 keeps the stored PSK. The caller wipes psk.
+ */
+int eg_site_psk_get(struct eg_store *st, int64_t id, uint8_t *psk,
+		    size_t *len, struct eg_err *err);
 int eg_site_delete(struct eg_store *st, const char *name, struct eg_err *err);
 int eg_site_set_enabled(struct eg_store *st, const char *name, bool enabled,
 			struct eg_err *err);

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <net/if.h>
 #include <linux/ipsec.h>
 #include <linux/xfrm.h>
 #include <openssl/crypto.h>
@@ -29,6 +30,7 @@
 #include "ipsecd.h"
 #include "link.h"
 #include "log.h"
+#include "policy.h"
 #include "tunnel.h"
 #include "xfrm.h"
 
@@ -53,8 +55,10 @@ struct site_ref {
 struct eg_tunnels {
 	struct ipsecd *d;
 	struct ike_ctx *ike;
-	struct eg_xfrm *x;
-	struct eg_ev ev500, ev4500;
+	struct eg_xfrm *x;		/* requests */
+	struct eg_xfrm *mon;		/* expiry and NAT mapping events */
+	struct eg_pol_tab *pol;		/* policy and route owners */
+	struct eg_ev ev500, ev4500, evmon;
 	struct site_ref *sites;
 	uint8_t buf[65536];
 };
@@ -152,6 +156,7 @@ static int env_site_by_addr(void *arg, uint32_t addr, struct eg_site_rec *s)
 	struct eg_err err;
 	int rc;
 
+	/* the XDP map first: a stranger costs no store lookup */
 	rc = eg_dp_site_lookup(t->d->dp, addr, &ds);
 	if (rc)
 		return rc;
@@ -161,6 +166,14 @@ static int env_site_by_addr(void *arg, uint32_t addr, struct eg_site_rec *s)
 	if (rc)
 		return rc;
 	return s->enabled ? 0 : -EPERM;
+}
+
+static int env_site_psk(void *arg, int64_t site_id, uint8_t *psk, size_t *len)
+{
+	struct eg_tunnels *t = arg;
+	struct eg_err err;
+
+	return eg_site_psk_get(t->d->st, site_id, psk, len, &err);
 }
 
 static bool env_accepting(void *arg)
@@ -195,6 +208,18 @@ static int env_spi_alloc(void *arg, const struct ike_sa *sa, uint32_t *spi)
 	rc = ike_spi_esp(&v);
 	if (!rc)
 		*spi = htonl(v);
+	return rc;
+}
+
+/* Inbound IKE and ESP of the site, from the XDP counters (liveness). */
+static int env_site_rx(void *arg, const struct ike_sa *sa, uint64_t *pkts)
+{
+	struct eg_tunnels *t = arg;
+	struct eg_site_ctr c;
+	int rc = eg_dp_site_counters(t->d->dp, sa->peer_addr, &c);
+
+	if (!rc)
+		*pkts = c.ike_pkts + c.esp_pkts;
 	return rc;
 }
 
@@ -294,94 +319,74 @@ static int sa_algs(struct eg_xfrm_sa *x, const struct ikev2_choice *p,
 	return -EOPNOTSUPP;
 }
 
-static uint32_t prefix_len(const struct ikev2_ts *ts)
+static struct eg_pol_key pol_key(const struct ike_sa *sa, const struct ike_child *c,
+				 unsigned i, unsigned j)
 {
-	uint32_t span = ntohl(ts->v4.end) - ntohl(ts->v4.start);
-	uint32_t len = 32;
-
-	while (span) {
-		span >>= 1;
-		len--;
-	}
-	return len;
+	return (struct eg_pol_key){
+		.if_id = (uint32_t)sa->site_id,
+		.peer_net = c->tsi[i].addr, .peer_len = c->tsi[i].len,
+		.our_net = c->tsr[j].addr, .our_len = c->tsr[j].len,
+	};
 }
 
-/* in/fwd/out policies for every (TSi, TSr) pair of the child. */
-static int policies(struct eg_tunnels *t, const struct ike_sa *sa,
-		    const struct ike_child *c, bool add)
+/*
+ * The policies and routes of a Child SA: references, n_pol of the pairs
+ * and n_rt of the routes taken (in that order), so that an undo releases
+ * exactly what was taken.
+ */
+static void refs_put(struct eg_tunnels *t, const struct ike_sa *sa,
+		     const struct ike_child *c, unsigned n_pol, unsigned n_rt,
+		     int ifindex)
 {
-	uint32_t local = t->d->local_addr;
-	unsigned i, j;
-	int rc = 0, err;
+	unsigned i, j, k = 0;
 
-	for (i = 0; i < c->n_tsi; i++) {
-		for (j = 0; j < c->n_tsr; j++) {
-			struct eg_xfrm_policy p = {
-				.reqid = c->reqid, .if_id = (uint32_t)sa->site_id,
-				.priority = 1000,
-			};
-			int dir;
+	for (i = 0; i < c->n_tsi; i++)
+		for (j = 0; j < c->n_tsr; j++, k++)
+			if (k < n_pol) {
+				struct eg_pol_key pk = pol_key(sa, c, i, j);
 
-			for (dir = XFRM_POLICY_IN; dir <= XFRM_POLICY_FWD; dir++) {
-				bool out = dir == XFRM_POLICY_OUT;
-
-				p.dir = dir;
-				p.sel_src = out ? c->tsr[j].v4.start : c->tsi[i].v4.start;
-				p.sel_src_len = prefix_len(out ? &c->tsr[j] : &c->tsi[i]);
-				p.sel_dst = out ? c->tsi[i].v4.start : c->tsr[j].v4.start;
-				p.sel_dst_len = prefix_len(out ? &c->tsi[i] : &c->tsr[j]);
-				p.tmpl_saddr = out ? local : sa->peer_addr;
-				p.tmpl_daddr = out ? sa->peer_addr : local;
-				err = add ? eg_xfrm_policy_add(t->x, &p) :
-					    eg_xfrm_policy_del(t->x, &p);
-				if (err && !rc) {
-					pr_warn("site '%s': policy %s dir %d: %s (%s)",
-						sa->site_name, add ? "add" : "del", dir,
-						strerror(-err), eg_xfrm_errmsg(t->x));
-					rc = err;
-				}
+				eg_pol_put(t->pol, &pk, c->reqid);
 			}
+	for (i = 0; i < c->n_tsi && i < n_rt; i++)
+		eg_route_put(t->pol, site_table(sa->site_id), c->tsi[i].addr,
+			     c->tsi[i].len, ifindex);
+}
+
+static int refs_get(struct eg_tunnels *t, const struct ike_sa *sa,
+		    const struct ike_child *c, int ifindex, bool resume)
+{
+	unsigned i, j, n_pol = 0, n_rt = 0;
+	int rc = 0;
+
+	for (i = 0; i < c->n_tsi && !rc; i++)
+		for (j = 0; j < c->n_tsr && !rc; j++) {
+			struct eg_pol_key pk = pol_key(sa, c, i, j);
+
+			rc = eg_pol_get(t->pol, &pk, c->reqid, sa->peer_addr,
+					t->d->local_addr, resume);
+			n_pol += !rc;
 		}
+	for (i = 0; i < c->n_tsi && !rc; i++) {
+		rc = eg_route_get(t->pol, site_table(sa->site_id), c->tsi[i].addr,
+				  c->tsi[i].len, ifindex, resume);
+		n_rt += !rc;
+	}
+	if (rc) {
+		pr_warn("site '%s': policies/routes of reqid %u: %s", sa->site_name,
+			c->reqid, strerror(-rc));
+		refs_put(t, sa, c, n_pol, n_rt, ifindex);
 	}
 	return rc;
 }
 
-static void routes(struct eg_tunnels *t, const struct ike_child *c,
-		   int64_t site_id, int ifindex, bool add)
+static void site_unref(struct eg_tunnels *t, struct site_ref *r)
 {
-	unsigned i;
+	struct site_ref **pp;
 
-	(void)t;
-	for (i = 0; i < c->n_tsi; i++) {
-		if (add)
-			eg_route_add(site_table(site_id), c->tsi[i].v4.start,
-				     prefix_len(&c->tsi[i]), ifindex, 0);
-		else
-			eg_route_del(site_table(site_id), c->tsi[i].v4.start,
-				     prefix_len(&c->tsi[i]), ifindex, 0);
-	}
-}
-
-static void env_child_remove(void *arg, const struct ike_sa *sa,
-			     const struct ike_child *c)
-{
-	struct eg_tunnels *t = arg;
-	struct site_ref *r = site_ref(t, sa->site_id), **pp;
-
-	eg_dp_spi_del(t->d->dp, c->spi_in);
-	/* a Child SA replaced by its rekey leaves the policies to it */
-	if (c->owns_pol)
-		policies(t, sa, c, false);
-	eg_xfrm_sa_del(t->x, c->spi_in, t->d->local_addr);
-	eg_xfrm_sa_del(t->x, c->spi_out, sa->peer_addr);
-	if (!r)
-		return;
-	if (c->owns_pol)
-		routes(t, c, sa->site_id, r->xfrmi_ifindex, false);
 	if (--r->children)
 		return;
 	eg_dp_inner_detach(t->d->dp, r->xfrmi_ifindex, r->slot);
-	eg_site_link_del((uint32_t)sa->site_id);
+	eg_site_link_del((uint32_t)r->site_id);
 	for (pp = &t->sites; *pp; pp = &(*pp)->next) {
 		if (*pp == r) {
 			*pp = r->next;
@@ -391,105 +396,209 @@ static void env_child_remove(void *arg, const struct ike_sa *sa,
 	free(r);
 }
 
+/* The site's XFRM interface and VRF (existing ones kept: a restart). */
+static struct site_ref *site_ref_get(struct eg_tunnels *t, const struct ike_sa *sa,
+				     bool resume)
+{
+	struct site_ref *r = site_ref(t, sa->site_id);
+	struct eg_site_rec site;
+	struct eg_isite ic;
+	struct eg_site ds;
+	struct eg_err err;
+	char xi[IFNAMSIZ];
+	int rc;
+
+	if (r) {
+		r->children++;
+		return r;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	rc = eg_dp_site_lookup(t->d->dp, sa->peer_addr, &ds);
+	if (!rc)
+		rc = eg_site_get_by_id(t->d->st, sa->site_id, &site, &err);
+	if (rc)
+		goto fail;
+	r->slot = ds.slot;
+	r->site_id = sa->site_id;
+	snprintf(xi, sizeof(xi), EG_XFRMI_FMT, (uint32_t)sa->site_id);
+	rc = eg_site_link_add((uint32_t)sa->site_id, site_table(sa->site_id),
+			      probe_ip(t), &r->xfrmi_ifindex);
+	if (rc == -EEXIST && (r->xfrmi_ifindex = eg_link_ifindex(xi)) > 0) {
+		/* kept across a restart, or left by a daemon that died */
+		if (!resume)
+			pr_info("site '%s': reusing its xfrm interface %s",
+				sa->site_name, xi);
+		rc = 0;
+	}
+	if (rc) {
+		pr_warn("site '%s': xfrm interface/VRF: %s (%s)", sa->site_name,
+			strerror(-rc), eg_link_errmsg());
+		eg_site_clear(&site);
+		goto fail;
+	}
+	/* limits and traffic classes on the decrypted traffic */
+	isite_fill(t, &site, r->slot, &ic);
+	eg_site_clear(&site);
+	rc = eg_dp_inner_attach(t->d->dp, r->xfrmi_ifindex, &ic, resume);
+	if (rc) {
+		pr_warn("site '%s': inner program on its xfrm interface: %s",
+			sa->site_name, strerror(-rc));
+		eg_site_link_del((uint32_t)sa->site_id);
+		goto fail;
+	}
+	r->children = 1;
+	r->next = t->sites;
+	t->sites = r;
+	return r;
+fail:
+	free(r);
+	return NULL;
+}
+
+static void env_child_remove(void *arg, const struct ike_sa *sa,
+			     const struct ike_child *c)
+{
+	struct eg_tunnels *t = arg;
+	struct site_ref *r = site_ref(t, sa->site_id);
+
+	eg_dp_spi_del(t->d->dp, c->spi_in);
+	/* what this Child SA owns: its two SAs, its references */
+	eg_xfrm_sa_del(t->x, c->spi_in, t->d->local_addr);
+	eg_xfrm_sa_del(t->x, c->spi_out, sa->peer_addr);
+	if (!r)
+		return;
+	refs_put(t, sa, c, ~0u, ~0u, r->xfrmi_ifindex);
+	site_unref(t, r);
+}
+
+static void sa_pair(struct eg_tunnels *t, const struct ike_sa *sa,
+		    const struct ike_child *c, struct eg_xfrm_sa *in,
+		    struct eg_xfrm_sa *out)
+{
+	uint64_t soft = (c->soft_at - c->created) / 1000;
+	uint64_t hard = (c->hard_at - c->created) / 1000;
+
+	/* inbound: peer (its NAT) -> us; outbound: us -> peer */
+	in->spi = c->spi_in;
+	in->saddr = sa->peer_addr;
+	in->daddr = t->d->local_addr;
+	in->encap_sport = sa->peer_port;
+	in->encap_dport = 4500;
+	out->spi = c->spi_out;
+	out->saddr = t->d->local_addr;
+	out->daddr = sa->peer_addr;
+	out->encap_sport = 4500;
+	out->encap_dport = sa->peer_port;
+	in->reqid = out->reqid = c->reqid;
+	in->if_id = out->if_id = (uint32_t)sa->site_id;
+	in->replay_window = out->replay_window = REPLAY_WINDOW;
+	/* the kernel's soft limit wakes our rekey (XFRM_MSG_EXPIRE) */
+	in->soft_time = out->soft_time = soft ? soft : 1;
+	in->hard_time = out->hard_time = hard > soft ? hard : soft + 1;
+}
+
 static int env_child_install(void *arg, const struct ike_sa *sa,
 			     const struct ike_child *c,
 			     const struct ike_child_keys *k)
 {
 	struct eg_tunnels *t = arg;
-	struct site_ref *r = site_ref(t, sa->site_id);
 	struct eg_xfrm_sa in = { 0 }, out = { 0 };
-	uint32_t local = t->d->local_addr;
+	struct site_ref *r;
+	bool in_ok = false, out_ok = false;
 	int rc;
 
-	if (!r) {
-		struct eg_site_rec site;
-		struct eg_isite ic;
-		struct eg_site ds;
-		struct eg_err err;
-
-		r = calloc(1, sizeof(*r));
-		if (!r)
-			return -ENOMEM;
-		rc = eg_dp_site_lookup(t->d->dp, sa->peer_addr, &ds);
-		if (!rc)
-			rc = eg_site_get_by_id(t->d->st, sa->site_id, &site, &err);
-		if (rc) {
-			free(r);
-			return rc;
-		}
-		r->slot = ds.slot;
-		rc = eg_site_link_add((uint32_t)sa->site_id, site_table(sa->site_id),
-				      probe_ip(t), &r->xfrmi_ifindex);
-		if (rc) {
-			pr_warn("site '%s': xfrm interface/VRF: %s (%s)", sa->site_name,
-				strerror(-rc), eg_link_errmsg());
-			eg_site_clear(&site);
-			free(r);
-			return rc;
-		}
-		/* limits and traffic classes on the decrypted traffic */
-		isite_fill(t, &site, r->slot, &ic);
-		eg_site_clear(&site);
-		rc = eg_dp_inner_attach(t->d->dp, r->xfrmi_ifindex, &ic);
-		if (rc) {
-			pr_warn("site '%s': inner program on its xfrm interface: %s",
-				sa->site_name, strerror(-rc));
-			eg_site_link_del((uint32_t)sa->site_id);
-			free(r);
-			return rc;
-		}
-		r->site_id = sa->site_id;
-		r->next = t->sites;
-		t->sites = r;
-	}
-	r->children++;
-
-	/* inbound: peer (its NAT) -> us, keys initiator-to-responder */
-	in.spi = c->spi_in;
-	in.saddr = sa->peer_addr;
-	in.daddr = local;
-	in.encap_sport = sa->peer_port;
-	in.encap_dport = 4500;
-	/* outbound: us -> peer */
-	out.spi = c->spi_out;
-	out.saddr = local;
-	out.daddr = sa->peer_addr;
-	out.encap_sport = 4500;
-	out.encap_dport = sa->peer_port;
-	in.reqid = out.reqid = c->reqid;
-	in.if_id = out.if_id = (uint32_t)sa->site_id;
-	in.replay_window = out.replay_window = REPLAY_WINDOW;
-	in.hard_time = out.hard_time = IKE_CHILD_LIFETIME;
+	r = site_ref_get(t, sa, false);
+	if (!r)
+		return -EIO;
+	sa_pair(t, sa, c, &in, &out);
 	rc = sa_algs(&in, &c->prop, k->encr_i, k->encr_len, k->integ_i, k->integ_len);
 	if (!rc)
 		rc = sa_algs(&out, &c->prop, k->encr_r, k->encr_len, k->integ_r,
 			     k->integ_len);
-	if (!rc && (rc = eg_xfrm_sa_add(t->x, &in)))
+	if (!rc && !(rc = eg_xfrm_sa_add(t->x, &in)))
+		in_ok = true;
+	else if (rc)
 		pr_warn("site '%s': inbound SA: %s (%s)", sa->site_name, strerror(-rc),
 			eg_xfrm_errmsg(t->x));
-	if (!rc && (rc = eg_xfrm_sa_add(t->x, &out)))
+	if (!rc && !(rc = eg_xfrm_sa_add(t->x, &out)))
+		out_ok = true;
+	else if (rc && in_ok)
 		pr_warn("site '%s': outbound SA: %s (%s)", sa->site_name, strerror(-rc),
 			eg_xfrm_errmsg(t->x));
 	eg_xfrm_sa_wipe(&in);
 	eg_xfrm_sa_wipe(&out);
-	/* a rekey reuses the old Child SA's reqid, policies and routes */
-	if (!rc && !c->rekey)
-		rc = policies(t, sa, c, true);
+	if (!rc)
+		rc = refs_get(t, sa, c, r->xfrmi_ifindex, false);
 	if (!rc) {
-		if (!c->rekey)
-			routes(t, c, sa->site_id, r->xfrmi_ifindex, true);
 		rc = eg_dp_spi_add(t->d->dp, c->spi_in, sa->peer_addr);
-		if (rc)
+		if (rc) {
 			pr_warn("site '%s': SPI into XDP map: %s", sa->site_name,
 				strerror(-rc));
+			refs_put(t, sa, c, ~0u, ~0u, r->xfrmi_ifindex);
+		}
 	}
 	if (rc) {
-		struct ike_child undo = *c;
-
-		undo.owns_pol = !c->rekey;	/* never the old SA's policies */
-		env_child_remove(arg, sa, &undo);
+		/* undo exactly what went in: never another's SA or policy */
+		if (in_ok)
+			eg_xfrm_sa_del(t->x, c->spi_in, t->d->local_addr);
+		if (out_ok)
+			eg_xfrm_sa_del(t->x, c->spi_out, sa->peer_addr);
+		site_unref(t, r);
 	}
 	return rc;
+}
+
+/* NAT rebinding: the SAs follow the peer's new port (2.23). */
+static void env_peer_moved(void *arg, const struct ike_sa *sa)
+{
+	struct eg_tunnels *t = arg;
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < IKE_CHILD_SLOTS; i++) {
+		const struct ike_child *c = sa->child[i];
+
+		if (!c)
+			continue;
+		rc = eg_xfrm_sa_set_encap(t->x, c->spi_in, t->d->local_addr,
+					  sa->peer_port, 4500);
+		if (!rc)
+			rc = eg_xfrm_sa_set_encap(t->x, c->spi_out, sa->peer_addr,
+						  4500, sa->peer_port);
+		if (rc)
+			pr_warn("site '%s': Child SA %08x to port %u: %s (%s)",
+				sa->site_name, ntohl(c->spi_in), sa->peer_port,
+				strerror(-rc), eg_xfrm_errmsg(t->x));
+		else
+			pr_info("site '%s': Child SA %08x/%08x now via port %u",
+				sa->site_name, ntohl(c->spi_in), ntohl(c->spi_out),
+				sa->peer_port);
+	}
+}
+
+/* ---- kernel events: lifetimes, NAT mappings ------------------------------------ */
+
+static void xfrm_event(const struct eg_xfrm_expire *ev, void *arg)
+{
+	struct eg_tunnels *t = arg;
+
+	if (ev->mapping)
+		ike_child_mapping(t->ike, ev->spi, ev->new_saddr, ev->new_sport);
+	else
+		ike_child_expire(t->ike, ev->spi, ev->hard);
+}
+
+static void monitor_cb(struct eg_ev *ev, uint32_t events)
+{
+	struct eg_tunnels *t = ev->arg;
+	int n;
+
+	(void)events;
+	n = eg_xfrm_monitor_read(t->mon, xfrm_event, t);
+	if (n == -ENOBUFS)
+		pr_warn("XFRM events lost (socket overrun): the timers of the IKE engine still apply");
 }
 
 /* ---- life cycle ---------------------------------------------------------------- */
@@ -499,9 +608,11 @@ int eg_tunnels_open(struct eg_tunnels **out, struct ipsecd *d)
 	struct eg_tunnels *t;
 	struct ike_env env = {
 		.local_addr = d->local_addr, .send = env_send,
-		.site_by_addr = env_site_by_addr, .accepting = env_accepting,
+		.site_by_addr = env_site_by_addr, .site_psk = env_site_psk,
+		.accepting = env_accepting,
 		.child_install = env_child_install,
 		.child_remove = env_child_remove, .spi_alloc = env_spi_alloc,
+		.peer_moved = env_peer_moved, .site_rx = env_site_rx,
 	};
 	char ip[INET_ADDRSTRLEN];
 	int rc;
@@ -510,17 +621,26 @@ int eg_tunnels_open(struct eg_tunnels **out, struct ipsecd *d)
 	if (!t)
 		return -ENOMEM;
 	t->d = d;
-	t->ev500.fd = t->ev4500.fd = -1;
+	t->ev500.fd = t->ev4500.fd = t->evmon.fd = -1;
 	env.arg = t;
 	rc = eg_xfrm_open(&t->x);
+	if (!rc)
+		rc = eg_pol_open(&t->pol, t->x);
+	if (!rc)
+		rc = eg_xfrm_monitor_open(&t->mon);
 	if (rc) {
 		pr_err("netlink XFRM: %s", strerror(-rc));
 		goto fail;
 	}
+	t->evmon.fd = eg_xfrm_monitor_fd(t->mon);
+	t->evmon.cb = monitor_cb;
+	t->evmon.arg = t;
+	if ((rc = eg_ev_add(d->epfd, &t->evmon, EPOLLIN)))
+		goto fail;
 	rc = eg_l3mdev_accept_enable();
 	if (rc)
 		pr_warn("l3mdev_accept sysctls: %s", strerror(-rc));
-	rc = ike_ctx_new(&t->ike, &env);
+	rc = ike_ctx_new(&t->ike, &env, &d->ike_cfg);
 	if (rc)
 		goto fail;
 	t->ev500.fd = udp_socket(d->local_addr, 500, false);
@@ -541,15 +661,15 @@ int eg_tunnels_open(struct eg_tunnels **out, struct ipsecd *d)
 	*out = t;
 	return 0;
 fail:
-	eg_tunnels_close(t);
+	eg_tunnels_close(t, true);
 	return rc;
 }
 
-void eg_tunnels_close(struct eg_tunnels *t)
+void eg_tunnels_close(struct eg_tunnels *t, bool teardown)
 {
 	if (!t)
 		return;
-	ike_ctx_free(t->ike);
+	ike_ctx_free(t->ike, teardown);
 	if (t->ev500.fd >= 0) {
 		eg_ev_del(t->d->epfd, &t->ev500);
 		close(t->ev500.fd);
@@ -558,14 +678,20 @@ void eg_tunnels_close(struct eg_tunnels *t)
 		eg_ev_del(t->d->epfd, &t->ev4500);
 		close(t->ev4500.fd);
 	}
+	if (t->evmon.fd >= 0)
+		eg_ev_del(t->d->epfd, &t->evmon);
 	while (t->sites) {
 		struct site_ref *r = t->sites;
 
 		t->sites = r->next;
-		eg_dp_inner_detach(t->d->dp, r->xfrmi_ifindex, r->slot);
-		eg_site_link_del((uint32_t)r->site_id);
+		if (teardown) {
+			eg_dp_inner_detach(t->d->dp, r->xfrmi_ifindex, r->slot);
+			eg_site_link_del((uint32_t)r->site_id);
+		}
 		free(r);
 	}
+	eg_pol_close(t->pol);
+	eg_xfrm_close(t->mon);
 	eg_xfrm_close(t->x);
 	free(t);
 }
@@ -577,7 +703,7 @@ struct ike_ctx *eg_tunnels_ike(struct eg_tunnels *t)
 
 void eg_tunnels_tick(struct eg_tunnels *t)
 {
-	ike_tick(t->ike, time(NULL));
+	ike_tick(t->ike);
 }
 
 void eg_tunnels_site_down(struct eg_tunnels *t, int64_t site_id, const char *why)

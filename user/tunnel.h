@@ -8,6 +8,7 @@
 #ifndef EG_TUNNEL_H
 #define EG_TUNNEL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct ipsecd;
@@ -15,7 +16,9 @@ struct eg_tunnels;
 struct ike_ctx;
 
 int eg_tunnels_open(struct eg_tunnels **t, struct ipsecd *d);
-void eg_tunnels_close(struct eg_tunnels *t);	/* DELETEs to peers, all removed */
+/* teardown: DELETEs to peers, every SA, policy, link removed; otherwise
+ * the kernel keeps it all (a restart) */
+void eg_tunnels_close(struct eg_tunnels *t, bool teardown);
 struct ike_ctx *eg_tunnels_ike(struct eg_tunnels *t);
 /* Once a second from the main loop. */
 void eg_tunnels_tick(struct eg_tunnels *t);

@@ -471,6 +471,104 @@ int eg_ident_validate(enum eg_id_type t, const char *value, struct eg_err *err)
 	return -EINVAL;
 }
 
+/* ---- LAN prefixes -------------------------------------------------------- */
+
+unsigned eg_site_lan(const struct eg_site_rec *s, struct eg_prefix *out)
+{
+	/* host order here */
+	static const struct eg_prefix rfc1918[] = {
+		{ .addr = 0x0a000000, .len = 8 },	/* 10.0.0.0/8 */
+		{ .addr = 0xac100000, .len = 12 },	/* 172.16.0.0/12 */
+		{ .addr = 0xc0a80000, .len = 16 },	/* 192.168.0.0/16 */
+	};
+	unsigned i;
+
+	if (!s->n_lan) {
+		for (i = 0; i < ARRAY_SIZE(rfc1918); i++) {
+			out[i].addr = htonl(rfc1918[i].addr);
+			out[i].len = rfc1918[i].len;
+		}
+		return ARRAY_SIZE(rfc1918);
+	}
+	for (i = 0; i < s->n_lan && i < EG_LAN_MAX; i++)
+		out[i] = s->lan[i];
+	return i;
+}
+
+int eg_lan_parse(const char *str, struct eg_site_rec *s, struct eg_err *err)
+{
+	char buf[32], q[QUOTE_MAX];
+	const char *p = str, *end;
+	unsigned n = 0, i;
+
+	s->n_lan = 0;
+	while (*p) {
+		uint32_t addr, m;
+		char *slash, *e;
+		long len;
+		size_t l;
+
+		end = strchr(p, ',');
+		l = end ? (size_t)(end - p) : strlen(p);
+		if (l == 0 || l >= sizeof(buf))
+			return eg_fail(err, EINVAL,
+				       "LAN prefixes '%s': an empty or overlong entry",
+				       eg_escape(q, sizeof(q), str));
+		memcpy(buf, p, l);
+		buf[l] = '\0';
+		slash = strchr(buf, '/');
+		if (!slash)
+			return eg_fail(err, EINVAL,
+				       "LAN prefix '%s' has no /length (e.g. 10.1.0.0/24)",
+				       eg_escape(q, sizeof(q), buf));
+		*slash = '\0';
+		len = strtol(slash + 1, &e, 10);
+		if (eg_ipv4_parse(buf, &addr) || *e || e == slash + 1 || len < 0 ||
+		    len > 32) {
+			*slash = '/';
+			return eg_fail(err, EINVAL,
+				       "LAN prefix '%s' is not an IPv4 prefix a.b.c.d/n",
+				       eg_escape(q, sizeof(q), buf));
+		}
+		m = len ? htonl(~0u << (32 - len)) : 0;
+		if (addr & ~m) {
+			*slash = '/';
+			return eg_fail(err, EINVAL,
+				       "LAN prefix '%s' has host bits set",
+				       eg_escape(q, sizeof(q), buf));
+		}
+		if (n == EG_LAN_MAX)
+			return eg_fail(err, EINVAL,
+				       "more than %d LAN prefixes", EG_LAN_MAX);
+		for (i = 0; i < n; i++)
+			if (s->lan[i].addr == addr && s->lan[i].len == len)
+				break;
+		if (i == n)
+			s->lan[n++] = (struct eg_prefix){ .addr = addr, .len = (uint8_t)len };
+		p = end ? end + 1 : p + l;
+		if (end && !*p)
+			return eg_fail(err, EINVAL, "LAN prefixes '%s' end with a comma",
+				       eg_escape(q, sizeof(q), str));
+	}
+	s->n_lan = n;
+	return 0;
+}
+
+const char *eg_lan_str(const struct eg_site_rec *s, char *buf, size_t size)
+{
+	char a[INET_ADDRSTRLEN];
+	size_t o = 0;
+	unsigned i;
+
+	if (size)
+		buf[0] = '\0';
+	for (i = 0; i < s->n_lan && i < EG_LAN_MAX && o < size; i++)
+		o += snprintf(buf + o, size - o, "%s%s/%u", i ? "," : "",
+			      inet_ntop(AF_INET, &s->lan[i].addr, a, sizeof(a)),
+			      s->lan[i].len);
+	return buf;
+}
+
 void eg_site_clear(struct eg_site_rec *s)
 {
 	OPENSSL_cleanse(s, sizeof(*s));
@@ -494,8 +592,19 @@ static int cipher_validate(const char *buf, struct eg_err *err)
 		o += snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "",
 			      cipher_names[i]);
 	return eg_fail(err, EINVAL,
-		       "encryption cipher '%s' is not supported; use one of %s, or leave it empty for any of them",
+		       "encryption cipher '%s' is not supported; use one of %s, or leave it empty for any but NULL",
 		       eg_escape(q, sizeof(q), shown), list);
+}
+
+/* 0 (the gateway's default) or min..max seconds. */
+static int secs_validate(const char *what, uint32_t v, uint32_t min,
+			 uint32_t max, struct eg_err *err)
+{
+	if (v && (v < min || v > max))
+		return eg_fail(err, EINVAL,
+			       "%s %u s is out of range: 0 (the gateway's default) or %u-%u",
+			       what, v, min, max);
+	return 0;
 }
 
 int eg_site_validate(const struct eg_site_rec *s, struct eg_err *err)
@@ -527,7 +636,8 @@ int eg_site_validate(const struct eg_site_rec *s, struct eg_err *err)
 			       "source ip %s %s; use the site's public egress address",
 			       ipv4_str(s->source_ip, a), why);
 
-	if (s->psk_len < EG_PSK_MIN)
+	/* an update without a PSK keeps the stored one (store.h) */
+	if ((s->psk_len || !s->id) && s->psk_len < EG_PSK_MIN)
 		return eg_fail(err, EINVAL,
 			       "PSK too short: %zu bytes, at least %d required",
 			       s->psk_len, EG_PSK_MIN);
@@ -595,6 +705,19 @@ int eg_site_validate(const struct eg_site_rec *s, struct eg_err *err)
 	if (s->device_cap > EG_CAP_MAX)
 		return eg_fail(err, EINVAL, "device cap %u is over %d",
 			       s->device_cap, EG_CAP_MAX);
+	ret = secs_validate("IKE lifetime", s->ike_lifetime, EG_LIFETIME_MIN,
+			    EG_LIFETIME_MAX, err);
+	if (!ret)
+		ret = secs_validate("Child SA lifetime", s->child_lifetime,
+				    EG_LIFETIME_MIN, EG_LIFETIME_MAX, err);
+	if (!ret)
+		ret = secs_validate("DPD delay", s->dpd_delay, 1, EG_DPD_MAX, err);
+	if (!ret)
+		ret = secs_validate("DPD timeout", s->dpd_timeout, 1, EG_DPD_MAX, err);
+	if (ret)
+		return ret;
+	if (s->n_lan > EG_LAN_MAX)
+		return eg_fail(err, EINVAL, "more than %d LAN prefixes", EG_LAN_MAX);
 	return 0;
 }
 

@@ -541,6 +541,58 @@ int eg_xfrm_sa_stats(struct eg_xfrm *x, uint32_t spi, uint32_t daddr,
 		    parse_stats, st);
 }
 
+/* GETSA's answer, copied whole into the request buffer. */
+static int copy_newsa(const struct nlmsghdr *nlh, void *arg)
+{
+	union reqbuf *r = arg;
+
+	if (nlh->nlmsg_type != XFRM_MSG_NEWSA ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(struct xfrm_usersa_info) ||
+	    nlh->nlmsg_len > sizeof(r->b))
+		return -EBADMSG;
+	memcpy(r->b, nlh, nlh->nlmsg_len);
+	return MNL_CB_OK;
+}
+
+int eg_xfrm_sa_set_encap(struct eg_xfrm *x, uint32_t spi, uint32_t daddr,
+			 uint16_t sport, uint16_t dport)
+{
+	union reqbuf q, r;
+	struct nlattr *a;
+	bool found = false;
+	int err;
+
+	memset(&r, 0, sizeof(r));
+	err = talk(x, sa_id_msg(&q, XFRM_MSG_GETSA, spi, daddr, IPPROTO_ESP),
+		   copy_newsa, &r);
+	if (!err && !r.nlh.nlmsg_len)
+		err = -EBADMSG;
+	if (err)
+		goto out;
+	mnl_attr_for_each(a, &r.nlh, sizeof(struct xfrm_usersa_info)) {
+		struct xfrm_encap_tmpl *e;
+
+		if (mnl_attr_get_type(a) != XFRMA_ENCAP ||
+		    mnl_attr_get_payload_len(a) < sizeof(*e))
+			continue;
+		e = mnl_attr_get_payload(a);
+		e->encap_sport = htons(sport);
+		e->encap_dport = htons(dport);
+		found = true;
+	}
+	if (!found) {
+		err = -EINVAL;		/* not a UDP-encapsulated SA */
+		goto out;
+	}
+	r.nlh.nlmsg_type = XFRM_MSG_UPDSA;
+	r.nlh.nlmsg_flags = NLM_F_REPLACE;
+	r.nlh.nlmsg_pid = 0;
+	err = talk(x, &r.nlh, NULL, NULL);
+out:
+	OPENSSL_cleanse(&r, sizeof(r));
+	return err;
+}
+
 void eg_xfrm_sa_wipe(struct eg_xfrm_sa *sa)
 {
 	OPENSSL_cleanse(sa, sizeof(*sa));
@@ -570,7 +622,8 @@ static int fill_sel(struct xfrm_selector *sel, const struct eg_xfrm_policy *p)
 	return 0;
 }
 
-int eg_xfrm_policy_add(struct eg_xfrm *x, const struct eg_xfrm_policy *p)
+static int policy_put(struct eg_xfrm *x, const struct eg_xfrm_policy *p,
+		      uint16_t type, uint16_t flags)
 {
 	struct xfrm_userpolicy_info *pi;
 	struct xfrm_user_tmpl *t;
@@ -580,8 +633,7 @@ int eg_xfrm_policy_add(struct eg_xfrm *x, const struct eg_xfrm_policy *p)
 
 	if (!p->tmpl_saddr || !p->tmpl_daddr)
 		return -EINVAL;
-	nlh = msg_start(&r, XFRM_MSG_NEWPOLICY, NLM_F_CREATE | NLM_F_EXCL,
-			sizeof(*pi), (void **)&pi);
+	nlh = msg_start(&r, type, flags, sizeof(*pi), (void **)&pi);
 	err = fill_sel(&pi->sel, p);
 	if (err)
 		return err;
@@ -610,6 +662,16 @@ int eg_xfrm_policy_add(struct eg_xfrm *x, const struct eg_xfrm_policy *p)
 	if (p->if_id && (err = attr_u32(nlh, XFRMA_IF_ID, p->if_id)))
 		return err;
 	return talk(x, nlh, NULL, NULL);
+}
+
+int eg_xfrm_policy_add(struct eg_xfrm *x, const struct eg_xfrm_policy *p)
+{
+	return policy_put(x, p, XFRM_MSG_NEWPOLICY, NLM_F_CREATE | NLM_F_EXCL);
+}
+
+int eg_xfrm_policy_update(struct eg_xfrm *x, const struct eg_xfrm_policy *p)
+{
+	return policy_put(x, p, XFRM_MSG_UPDPOLICY, NLM_F_CREATE | NLM_F_REPLACE);
 }
 
 /* Delete by selector (index 0) or by kernel index (index != 0). */
@@ -849,7 +911,16 @@ out:
 
 int eg_xfrm_monitor_open(struct eg_xfrm **x)
 {
-	return open_sock(x, SOCK_NONBLOCK, XFRMNLGRP_EXPIRE);
+	unsigned int group = XFRMNLGRP_MAPPING;
+	int err = open_sock(x, SOCK_NONBLOCK, XFRMNLGRP_EXPIRE);
+
+	if (!err && mnl_socket_setsockopt((*x)->nl, NETLINK_ADD_MEMBERSHIP,
+					  &group, sizeof(group)) < 0) {
+		err = -errno;
+		eg_xfrm_close(*x);
+		*x = NULL;
+	}
+	return err;
 }
 
 int eg_xfrm_monitor_fd(const struct eg_xfrm *x)
@@ -870,6 +941,23 @@ static int on_expire(const struct nlmsghdr *nlh, void *data)
 	struct attr_scan s = { 0 };
 	struct eg_xfrm_expire ev;
 
+	if (nlh->nlmsg_type == XFRM_MSG_MAPPING) {
+		struct xfrm_user_mapping um;
+
+		if (mnl_nlmsg_get_payload_len(nlh) < sizeof(um))
+			return MNL_CB_OK;
+		memcpy(&um, mnl_nlmsg_get_payload(nlh), sizeof(um));
+		ev = (struct eg_xfrm_expire){
+			.spi = um.id.spi, .daddr = um.id.daddr.a4,
+			.saddr = um.old_saddr.a4, .reqid = um.reqid,
+			.mapping = true, .new_saddr = um.new_saddr.a4,
+			.new_sport = ntohs(um.new_sport),
+		};
+		m->n++;
+		if (m->cb)
+			m->cb(&ev, m->arg);
+		return MNL_CB_OK;
+	}
 	if (nlh->nlmsg_type != XFRM_MSG_EXPIRE ||
 	    mnl_nlmsg_get_payload_len(nlh) < sizeof(ue))
 		return MNL_CB_OK;

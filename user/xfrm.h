@@ -161,9 +161,22 @@ int eg_xfrm_sa_stats(struct eg_xfrm *x, uint32_t spi, uint32_t daddr,
 /* Wipe an SA description (keys included). */
 void eg_xfrm_sa_wipe(struct eg_xfrm_sa *sa);
 
+/*
+ * Point the live ESP SA (daddr, spi) at new UDP encapsulation ports (a
+ * NAT rebinding): the kernel's own state is read back (XFRM_MSG_GETSA)
+ * and given again with the ports changed (XFRM_MSG_UPDSA), which on a
+ * valid SA replaces only its encapsulation and lifetimes: keys, sequence
+ * numbers and replay window carry on. -ESRCH if there is no such SA.
+ */
+int eg_xfrm_sa_set_encap(struct eg_xfrm *x, uint32_t spi, uint32_t daddr,
+			 uint16_t sport, uint16_t dport);
+
 /* Install a policy (XFRM_MSG_NEWPOLICY). -EEXIST if the same selector,
  * direction and if_id already has one. */
 int eg_xfrm_policy_add(struct eg_xfrm *x, const struct eg_xfrm_policy *p);
+/* Replace the policy with p's selector, direction and if_id, template
+ * included (XFRM_MSG_UPDPOLICY; created if missing). */
+int eg_xfrm_policy_update(struct eg_xfrm *x, const struct eg_xfrm_policy *p);
 /* Remove the policy with p's dir, selector and if_id (rest ignored). */
 int eg_xfrm_policy_del(struct eg_xfrm *x, const struct eg_xfrm_policy *p);
 
@@ -177,10 +190,14 @@ int eg_xfrm_count(struct eg_xfrm *x, enum eg_xfrm_match by, uint32_t val,
 		  unsigned int *n_sa, unsigned int *n_policy);
 
 /*
- * Lifetime events: a separate handle joined to XFRMNLGRP_EXPIRE. Poll
- * eg_xfrm_monitor_fd() for input, then call eg_xfrm_monitor_read(), which
- * reads what is queued without blocking and calls cb once per event.
- * A hard expiry means the kernel has already deleted the SA.
+ * SA events: a separate handle joined to XFRMNLGRP_EXPIRE and
+ * XFRMNLGRP_MAPPING. Poll eg_xfrm_monitor_fd() for input, then call
+ * eg_xfrm_monitor_read(), which reads what is queued without blocking and
+ * calls cb once per event. A hard expiry means the kernel has already
+ * deleted the SA. A mapping event (XFRM_MSG_MAPPING) says that ESP of an
+ * inbound UDP-encapsulated SA, its ICV verified, came from another source
+ * address or port than the SA's: a NAT rebinding (the SA itself is as it
+ * was; the keying daemon updates it).
  */
 struct eg_xfrm_expire {
 	uint32_t spi;			/* network order */
@@ -188,6 +205,9 @@ struct eg_xfrm_expire {
 	uint32_t reqid;
 	uint32_t if_id;
 	bool hard;			/* false: soft limit, time to rekey */
+	bool mapping;			/* a mapping event, not an expiry */
+	uint32_t new_saddr;		/* mapping: the new source, network order */
+	uint16_t new_sport;		/* mapping: the new source port, host order */
 };
 typedef void (*eg_xfrm_expire_cb)(const struct eg_xfrm_expire *ev, void *arg);
 

@@ -178,7 +178,7 @@ static int setup(struct bench *b)
 	ikp_env_init(&b->e, &b->env, ikp_ip(LOCAL_IP));
 	ikp_env_add_site(&b->e, SITE_ID, "branch1", SITE_IP, EG_ID_FQDN,
 			 SITE_FQDN, psk, sizeof(psk));
-	err = ike_ctx_new(&b->ctx, &b->env);
+	err = ike_ctx_new(&b->ctx, &b->env, NULL);
 	if (err)
 		return err;
 	memset(&b->a, 0, sizeof(b->a));
@@ -309,7 +309,7 @@ int main(int argc, char **argv)
 	}
 out:
 	if (b) {
-		ike_ctx_free(b->ctx);
+		ike_ctx_free(b->ctx, true);
 		ikp_free(&b->p);
 	}
 	free(b);

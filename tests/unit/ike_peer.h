@@ -242,6 +242,12 @@ struct ike_peer {
 	struct ike_keys keys;
 	bool keyed;
 	uint32_t msgid;			/* of our next request */
+	bool resp_side;			/* the engine is the IKE SA's initiator
+					 * (it rekeyed the IKE SA) */
+	/* a CREATE_CHILD_SA of ours under way */
+	uint8_t cni[IKP_NONCE_LEN];
+	struct ike_dh *cdh;		/* its PFS / IKE rekey DH */
+	uint8_t new_spi[IKE_SPI_LEN];	/* IKE rekey: our new SPI */
 };
 
 /* The usual IKE proposal of these tests: AES-CBC-256/SHA2-256/MODP-2048. */
@@ -280,6 +286,8 @@ static inline void ikp_free(struct ike_peer *p)
 {
 	ike_dh_free(p->dh);
 	p->dh = NULL;
+	ike_dh_free(p->cdh);
+	p->cdh = NULL;
 	ike_keys_wipe(&p->keys);
 	OPENSSL_cleanse(p->ni, sizeof(p->ni));
 }
@@ -456,7 +464,8 @@ static inline int ikp_seal(struct ike_peer *p, uint8_t exch, uint32_t msgid,
 	struct ikev2_msghdr h = {
 		.ispi = ikp_be64(p->spi_i), .rspi = ikp_be64(p->spi_r),
 		.msgid = msgid, .major = 2, .exch = exch,
-		.flags = IKEV2_FLAG_INITIATOR | (response ? IKEV2_FLAG_RESPONSE : 0),
+		.flags = (p->resp_side ? 0 : IKEV2_FLAG_INITIATOR) |
+			 (response ? IKEV2_FLAG_RESPONSE : 0),
 	};
 	struct ike_sk_keys sk;
 	struct ikev2_buf b;
@@ -471,7 +480,7 @@ static inline int ikp_seal(struct ike_peer *p, uint8_t exch, uint32_t msgid,
 	if (err)
 		return err;
 	out[16] = IKEV2_PLD_SK;		/* the header's next payload */
-	ike_keys_sk(&p->keys, true, &sk);
+	ike_keys_sk(&p->keys, !p->resp_side, &sk);
 	return ike_sk_seal(&sk, out, cap, hlen, ikev2_buf_first(inner),
 			   inner->data, plen, len);
 }
@@ -501,9 +510,9 @@ static inline int ikp_open(struct ike_peer *p, const uint8_t *msg, size_t len,
 	    outer.pld[outer.sk].type != IKEV2_PLD_SK)
 		return -EBADMSG;
 	if (r->h.ispi != ikp_be64(p->spi_i) || r->h.rspi != ikp_be64(p->spi_r) ||
-	    r->h.flags & IKEV2_FLAG_INITIATOR)
+	    !(r->h.flags & IKEV2_FLAG_INITIATOR) != !p->resp_side)
 		return -EPROTO;
-	ike_keys_sk(&p->keys, false, &sk);
+	ike_keys_sk(&p->keys, p->resp_side, &sk);
 	err = ike_sk_open(&sk, msg, len, outer.sk_off, r->plain, sizeof(r->plain),
 			  &plain, &r->plain_len, &r->first);
 	if (err)
@@ -540,6 +549,7 @@ struct ikp_auth {
 	unsigned n_esp;
 	struct ikev2_ts tsi[2], tsr[2];
 	unsigned n_tsi, n_tsr;
+	bool initial_contact;		/* N(INITIAL_CONTACT) after AUTH */
 };
 
 /* A whole-protocol, all-port IPv4 selector for a.b.c.d/len. */
@@ -602,6 +612,9 @@ static inline int ikp_auth_req(struct ike_peer *p, const struct ikp_auth *a,
 	ikev2_put_id(&b, IKEV2_PLD_IDI, a->id_type, a->id, id_len);
 	ikev2_put_auth(&b, a->auth_method ? a->auth_method : IKEV2_AUTH_PSK,
 		       auth, alen);
+	if (a->initial_contact)
+		ikev2_put_notify(&b, IKEV2_PROTO_NONE, 0, 0,
+				 IKEV2_N_INITIAL_CONTACT, NULL, 0);
 	if (a->n_esp) {
 		ikev2_put_raw(&b, IKEV2_PLD_SA, sa, ikp_sa_body(sa, a->esp, a->n_esp));
 		ikev2_put_ts(&b, IKEV2_PLD_TSI, a->tsi, a->n_tsi);
@@ -702,6 +715,358 @@ static inline int ikp_info_req(struct ike_peer *p, const uint32_t *esp_spis,
 	return err;
 }
 
+/* ---- CREATE_CHILD_SA: Child SAs ------------------------------------------ */
+
+/*
+ * Our CREATE_CHILD_SA for a new Child SA, or the rekey of ours whose
+ * inbound SPI is rekey_spi (host order, 0: a new one), with PFS when
+ * pfs_group is set: HDR, SK {[N(REKEY_SA)], SA, Ni, [KEi], TSi, TSr}.
+ */
+static inline int ikp_child_req(struct ike_peer *p, const struct ikp_auth *a,
+				uint32_t rekey_spi, uint16_t pfs_group,
+				uint8_t *out, size_t cap, size_t *len)
+{
+	uint8_t inner[IKP_MSG_MAX], sa[1024], ke[IKE_DH_MAX_LEN];
+	struct ikev2_buf b;
+	size_t glen = ike_dh_group_len(pfs_group);
+	struct ikp_prop prop[IKP_MAX_PROPS];
+	unsigned i;
+	int err;
+
+	if (ike_random(p->cni, sizeof(p->cni)))
+		return -EIO;
+	ike_dh_free(p->cdh);
+	p->cdh = NULL;
+	if (pfs_group && (ike_dh_new(pfs_group, &p->cdh) ||
+			  ike_dh_public(p->cdh, ke, glen)))
+		return -EIO;
+	memcpy(prop, a->esp, sizeof(prop));
+	for (i = 0; pfs_group && i < a->n_esp; i++)
+		prop[i].xf[prop[i].n_xf++] = (struct ikp_xf)IKP_DH(pfs_group);
+	ikev2_build_inner(&b, inner, sizeof(inner));
+	if (rekey_spi)
+		ikev2_put_notify(&b, IKEV2_PROTO_ESP, 4, rekey_spi, IKEV2_N_REKEY_SA,
+				 NULL, 0);
+	ikev2_put_raw(&b, IKEV2_PLD_SA, sa, ikp_sa_body(sa, prop, a->n_esp));
+	ikev2_put_nonce(&b, p->cni, sizeof(p->cni));
+	if (pfs_group)
+		ikev2_put_ke(&b, pfs_group, ke, glen);
+	ikev2_put_ts(&b, IKEV2_PLD_TSI, a->tsi, a->n_tsi);
+	ikev2_put_ts(&b, IKEV2_PLD_TSR, a->tsr, a->n_tsr);
+	err = ikp_seal(p, IKEV2_EXCH_CREATE_CHILD_SA, p->msgid, false, &b, out, cap,
+		       len);
+	if (!err)
+		p->msgid++;
+	return err;
+}
+
+/* KEYMAT of a Child SA: prf+(SK_d, [g^ir] | Ni | Nr) (2.17). */
+static inline int ikp_child_keys(const struct ike_peer *p, struct ikp_child *c,
+				 const uint8_t *gir, size_t gir_len,
+				 const uint8_t *ni, size_t ni_len,
+				 const uint8_t *nr, size_t nr_len)
+{
+	struct ike_suite cs = {
+		.encr = c->ch.encr, .encr_key_bits = c->ch.encr_keylen,
+		.integ = c->ch.integ,
+	};
+
+	return ike_child_keymat(&c->keys, p->ike_ch.prf, p->keys.sk_d,
+				p->keys.sk_d_len, &cs, gir, gir_len, ni, ni_len,
+				nr, nr_len);
+}
+
+/*
+ * The answer to ikp_child_req(): 0 with c keyed (keys: ours first), an
+ * error notify type (> 0), or -errno.
+ */
+static inline int ikp_child_resp(struct ike_peer *p, const struct ikp_msg *r,
+				 struct ikp_child *c)
+{
+	const struct ikev2_msg *m = &r->m;
+	uint16_t err_type = ikp_error(m);
+	int i_sa = ikev2_msg_find(m, IKEV2_PLD_SA, 0);
+	int i_n = ikev2_msg_find(m, IKEV2_PLD_NONCE, 0);
+	int i_ke = ikev2_msg_find(m, IKEV2_PLD_KE, 0);
+	int i_tsi = ikev2_msg_find(m, IKEV2_PLD_TSI, 0);
+	int i_tsr = ikev2_msg_find(m, IKEV2_PLD_TSR, 0);
+	uint8_t gir[IKE_DH_MAX_LEN];
+	size_t glen = 0;
+	int err;
+
+	if (r->h.exch != IKEV2_EXCH_CREATE_CHILD_SA ||
+	    !(r->h.flags & IKEV2_FLAG_RESPONSE))
+		return -EPROTO;
+	if (err_type)
+		return err_type;
+	memset(c, 0, sizeof(*c));
+	if (i_sa < 0 || i_n < 0 || i_tsi < 0 || i_tsr < 0 ||
+	    ikp_echo(&m->pld[i_sa], &c->ch, &c->n_xf) ||
+	    ikev2_dec_ts(&m->pld[i_tsi], &c->tsi) ||
+	    ikev2_dec_ts(&m->pld[i_tsr], &c->tsr))
+		return -EBADMSG;
+	c->spi_r = (uint32_t)c->ch.peer_spi;
+	if (p->cdh) {
+		struct ikev2_ke_pld ke;
+
+		glen = ike_dh_group_len(ike_dh_group(p->cdh));
+		if (i_ke < 0 || ikev2_dec_ke(&m->pld[i_ke], &ke) ||
+		    ike_dh_derive(p->cdh, ke.data, ke.len, gir, glen))
+			return -EBADMSG;
+	}
+	err = ikp_child_keys(p, c, p->cdh ? gir : NULL, glen, p->cni,
+			     sizeof(p->cni), m->pld[i_n].body, m->pld[i_n].len);
+	OPENSSL_cleanse(gir, sizeof(gir));
+	return err;
+}
+
+/*
+ * Answer the engine's CREATE_CHILD_SA request r (a rekey of ours): accept
+ * its one proposal with our new inbound SPI spi, echo its selectors, PFS
+ * if it sent a KE. c: the new Child SA, keys the engine's first (it is the
+ * exchange's initiator). The answer goes into out. -errno if r is not a
+ * well-formed CREATE_CHILD_SA request.
+ */
+static inline int ikp_answer_child(struct ike_peer *p, const struct ikp_msg *r,
+				   uint32_t spi, struct ikp_child *c,
+				   uint32_t *rekeyed, uint8_t *out, size_t cap,
+				   size_t *len)
+{
+	const struct ikev2_msg *m = &r->m;
+	int i_sa = ikev2_msg_find(m, IKEV2_PLD_SA, 0);
+	int i_n = ikev2_msg_find(m, IKEV2_PLD_NONCE, 0);
+	int i_ke = ikev2_msg_find(m, IKEV2_PLD_KE, 0);
+	int i_tsi = ikev2_msg_find(m, IKEV2_PLD_TSI, 0);
+	int i_tsr = ikev2_msg_find(m, IKEV2_PLD_TSR, 0);
+	uint8_t inner[IKP_MSG_MAX], nr[IKP_NONCE_LEN], pub[IKE_DH_MAX_LEN];
+	uint8_t gir[IKE_DH_MAX_LEN];
+	struct ikev2_notify_pld n;
+	struct ikev2_ke_pld ke;
+	struct ike_dh *dh = NULL;
+	struct ikev2_buf b;
+	size_t glen = 0;
+	int err;
+
+	if (r->h.exch != IKEV2_EXCH_CREATE_CHILD_SA ||
+	    (r->h.flags & IKEV2_FLAG_RESPONSE) || i_sa < 0 || i_n < 0 ||
+	    i_tsi < 0 || i_tsr < 0)
+		return -EPROTO;
+	memset(c, 0, sizeof(*c));
+	if (ikp_echo(&m->pld[i_sa], &c->ch, &c->n_xf) ||
+	    ikev2_dec_ts(&m->pld[i_tsi], &c->tsi) ||
+	    ikev2_dec_ts(&m->pld[i_tsr], &c->tsr) || ike_random(nr, sizeof(nr)))
+		return -EBADMSG;
+	*rekeyed = 0;
+	if (ikev2_find_notify(m, IKEV2_N_REKEY_SA, &n) == 0 && n.spi_size == 4)
+		*rekeyed = (uint32_t)n.spi[0] << 24 | n.spi[1] << 16 |
+			   n.spi[2] << 8 | n.spi[3];
+	c->spi_r = (uint32_t)c->ch.peer_spi;	/* the engine's new inbound */
+	if (i_ke >= 0) {
+		if (ikev2_dec_ke(&m->pld[i_ke], &ke))
+			return -EBADMSG;
+		glen = ike_dh_group_len(ke.group);
+		if (ike_dh_new(ke.group, &dh) || ike_dh_public(dh, pub, glen) ||
+		    ike_dh_derive(dh, ke.data, ke.len, gir, glen)) {
+			ike_dh_free(dh);
+			return -EIO;
+		}
+	}
+	err = ikp_child_keys(p, c, dh ? gir : NULL, glen, m->pld[i_n].body,
+			     m->pld[i_n].len, nr, sizeof(nr));
+	OPENSSL_cleanse(gir, sizeof(gir));
+	c->ch.peer_spi = spi;
+	ikev2_build_inner(&b, inner, sizeof(inner));
+	ikev2_put_sa(&b, &c->ch, spi);
+	ikev2_put_nonce(&b, nr, sizeof(nr));
+	if (dh)
+		ikev2_put_ke(&b, ke.group, pub, glen);
+	ikev2_put_ts(&b, IKEV2_PLD_TSI, c->tsi.ts, c->tsi.n);
+	ikev2_put_ts(&b, IKEV2_PLD_TSR, c->tsr.ts, c->tsr.n);
+	ike_dh_free(dh);
+	if (!err)
+		err = ikp_seal(p, IKEV2_EXCH_CREATE_CHILD_SA, r->h.msgid, true, &b,
+			       out, cap, len);
+	return err;
+}
+
+/* An answer to the engine's request r holding only a notify (or nothing). */
+static inline int ikp_answer_notify(struct ike_peer *p, const struct ikp_msg *r,
+				    uint16_t type, uint8_t *out, size_t cap,
+				    size_t *len)
+{
+	uint8_t inner[IKP_MSG_MAX];
+	struct ikev2_buf b;
+
+	ikev2_build_inner(&b, inner, sizeof(inner));
+	if (type)
+		ikev2_put_notify(&b, IKEV2_PROTO_NONE, 0, 0, type, NULL, 0);
+	return ikp_seal(p, r->h.exch, r->h.msgid, true, &b, out, cap, len);
+}
+
+/* An answer to the engine's INFORMATIONAL r: DELETEs of our SPIs. */
+static inline int ikp_answer_delete(struct ike_peer *p, const struct ikp_msg *r,
+				    const uint32_t *spis, unsigned n,
+				    uint8_t *out, size_t cap, size_t *len)
+{
+	uint8_t inner[IKP_MSG_MAX];
+	struct ikev2_buf b;
+
+	ikev2_build_inner(&b, inner, sizeof(inner));
+	if (n)
+		ikev2_put_delete(&b, IKEV2_PROTO_ESP, spis, n);
+	return ikp_seal(p, r->h.exch, r->h.msgid, true, &b, out, cap, len);
+}
+
+/* ---- CREATE_CHILD_SA: the IKE SA ------------------------------------------ */
+
+/* Our IKE SA rekey: HDR, SK {SA(IKE, our new SPI), Ni, KEi} (1.3.2). */
+static inline int ikp_rekey_ike_req(struct ike_peer *p, uint8_t *out,
+				    size_t cap, size_t *len)
+{
+	uint8_t inner[IKP_MSG_MAX], ke[IKE_DH_MAX_LEN];
+	struct ikev2_choice ch = p->ike_ch;
+	size_t glen = ike_dh_group_len(ch.dh);
+	struct ikev2_buf b;
+	int err;
+
+	if (ike_spi_ike(p->new_spi) || ike_random(p->cni, sizeof(p->cni)))
+		return -EIO;
+	ike_dh_free(p->cdh);
+	p->cdh = NULL;
+	if (ike_dh_new(ch.dh, &p->cdh) || ike_dh_public(p->cdh, ke, glen))
+		return -EIO;
+	ch.propnum = 1;
+	ch.spi_size = 8;
+	ch.xf_mask = 1u << IKEV2_XF_ENCR | 1u << IKEV2_XF_PRF |
+		     1u << IKEV2_XF_INTEG | 1u << IKEV2_XF_DH;
+	ikev2_build_inner(&b, inner, sizeof(inner));
+	ikev2_put_sa(&b, &ch, ikp_be64(p->new_spi));
+	ikev2_put_nonce(&b, p->cni, sizeof(p->cni));
+	ikev2_put_ke(&b, ch.dh, ke, glen);
+	err = ikp_seal(p, IKEV2_EXCH_CREATE_CHILD_SA, p->msgid, false, &b, out, cap,
+		       len);
+	if (!err)
+		p->msgid++;
+	return err;
+}
+
+/* The new IKE SA's keys from the old SK_d (2.18); p becomes the new SA. */
+static inline int ikp_rekey_keys(struct ike_peer *p, const uint8_t *gir,
+				 size_t glen, const uint8_t *ni, size_t ni_len,
+				 const uint8_t *nr, size_t nr_len,
+				 const uint8_t spi_i[IKE_SPI_LEN],
+				 const uint8_t spi_r[IKE_SPI_LEN], bool we_init)
+{
+	struct ike_suite s = {
+		.encr = p->ike_ch.encr, .encr_key_bits = p->ike_ch.encr_keylen,
+		.prf = p->ike_ch.prf, .integ = p->ike_ch.integ, .dh = p->ike_ch.dh,
+	};
+	uint8_t seed[IKE_PRF_MAX_LEN];
+	size_t seed_len = sizeof(seed);
+	struct ike_keys nk;
+	int err;
+
+	err = ike_skeyseed_rekey(p->ike_ch.prf, p->keys.sk_d, p->keys.sk_d_len, gir,
+				 glen, ni, ni_len, nr, nr_len, seed, &seed_len);
+	if (!err)
+		err = ike_keys_derive(&nk, &s, seed, seed_len, ni, ni_len, nr, nr_len,
+				      spi_i, spi_r);
+	OPENSSL_cleanse(seed, sizeof(seed));
+	if (err)
+		return err;
+	ike_keys_wipe(&p->keys);
+	p->keys = nk;
+	memcpy(p->spi_i, spi_i, IKE_SPI_LEN);
+	memcpy(p->spi_r, spi_r, IKE_SPI_LEN);
+	p->resp_side = !we_init;
+	p->msgid = 0;		/* 2.18: the new SA counts from 0 */
+	return 0;
+}
+
+/* The answer to ikp_rekey_ike_req(): 0 with p keyed as the new SA. */
+static inline int ikp_rekey_ike_resp(struct ike_peer *p, const struct ikp_msg *r)
+{
+	const struct ikev2_msg *m = &r->m;
+	uint16_t err_type = ikp_error(m);
+	int i_sa = ikev2_msg_find(m, IKEV2_PLD_SA, 0);
+	int i_n = ikev2_msg_find(m, IKEV2_PLD_NONCE, 0);
+	int i_ke = ikev2_msg_find(m, IKEV2_PLD_KE, 0);
+	uint8_t gir[IKE_DH_MAX_LEN], spi_r[IKE_SPI_LEN];
+	struct ikev2_choice ch;
+	struct ikev2_ke_pld ke;
+	size_t glen = ike_dh_group_len(p->ike_ch.dh);
+	int err;
+
+	if (r->h.exch != IKEV2_EXCH_CREATE_CHILD_SA ||
+	    !(r->h.flags & IKEV2_FLAG_RESPONSE))
+		return -EPROTO;
+	if (err_type)
+		return err_type;
+	if (i_sa < 0 || i_n < 0 || i_ke < 0 || ikp_echo(&m->pld[i_sa], &ch, NULL) ||
+	    ch.proto != IKEV2_PROTO_IKE || ikev2_dec_ke(&m->pld[i_ke], &ke) ||
+	    ike_dh_derive(p->cdh, ke.data, ke.len, gir, glen))
+		return -EBADMSG;
+	ikp_put64(spi_r, ch.peer_spi);
+	err = ikp_rekey_keys(p, gir, glen, p->cni, sizeof(p->cni), m->pld[i_n].body,
+			     m->pld[i_n].len, p->new_spi, spi_r, true);
+	OPENSSL_cleanse(gir, sizeof(gir));
+	return err;
+}
+
+/*
+ * Answer the engine's IKE SA rekey r: our new SPI, nonce, KE; p becomes
+ * the new SA (the engine its initiator) once out holds the answer, which
+ * goes out with the OLD SA's keys: old (may be NULL) keeps a copy of p as
+ * it was, to send or read more on the old SA.
+ */
+static inline int ikp_answer_ike_rekey(struct ike_peer *p, const struct ikp_msg *r,
+				       struct ike_peer *old, uint8_t *out,
+				       size_t cap, size_t *len)
+{
+	const struct ikev2_msg *m = &r->m;
+	int i_sa = ikev2_msg_find(m, IKEV2_PLD_SA, 0);
+	int i_n = ikev2_msg_find(m, IKEV2_PLD_NONCE, 0);
+	int i_ke = ikev2_msg_find(m, IKEV2_PLD_KE, 0);
+	uint8_t inner[IKP_MSG_MAX], nr[IKP_NONCE_LEN], pub[IKE_DH_MAX_LEN];
+	uint8_t gir[IKE_DH_MAX_LEN], spi_i[IKE_SPI_LEN], spi_r[IKE_SPI_LEN];
+	struct ikev2_choice ch;
+	struct ikev2_ke_pld ke;
+	struct ike_dh *dh = NULL;
+	struct ikev2_buf b;
+	size_t glen;
+	int err;
+
+	if (r->h.exch != IKEV2_EXCH_CREATE_CHILD_SA ||
+	    (r->h.flags & IKEV2_FLAG_RESPONSE) || i_sa < 0 || i_n < 0 || i_ke < 0 ||
+	    ikp_echo(&m->pld[i_sa], &ch, NULL) || ch.proto != IKEV2_PROTO_IKE ||
+	    ikev2_dec_ke(&m->pld[i_ke], &ke))
+		return -EPROTO;
+	glen = ike_dh_group_len(ke.group);
+	if (ike_random(nr, sizeof(nr)) || ike_spi_ike(spi_r) ||
+	    ike_dh_new(ke.group, &dh) || ike_dh_public(dh, pub, glen) ||
+	    ike_dh_derive(dh, ke.data, ke.len, gir, glen)) {
+		ike_dh_free(dh);
+		return -EIO;
+	}
+	ike_dh_free(dh);
+	ikp_put64(spi_i, ch.peer_spi);
+	ikev2_build_inner(&b, inner, sizeof(inner));
+	ikev2_put_sa(&b, &ch, ikp_be64(spi_r));
+	ikev2_put_nonce(&b, nr, sizeof(nr));
+	ikev2_put_ke(&b, ke.group, pub, glen);
+	err = ikp_seal(p, IKEV2_EXCH_CREATE_CHILD_SA, r->h.msgid, true, &b, out,
+		       cap, len);
+	if (!err && old) {
+		*old = *p;
+		old->dh = old->cdh = NULL;	/* owned by p */
+	}
+	if (!err)
+		err = ikp_rekey_keys(p, gir, glen, m->pld[i_n].body, m->pld[i_n].len,
+				     nr, sizeof(nr), spi_i, spi_r, false);
+	OPENSSL_cleanse(gir, sizeof(gir));
+	return err;
+}
+
 /* ---- the wire --------------------------------------------------------- */
 
 /* The datagram for msg: on 4500 the non-ESP marker goes first (RFC 3948 2.2). */
@@ -763,6 +1128,11 @@ struct ikp_env {
 	unsigned n_removed;
 	unsigned n_spi;			/* SPIs handed out */
 	unsigned n_lookups;
+	unsigned n_psk_reads;		/* site_psk() calls (IKE_AUTH only) */
+	uint64_t now_ms;		/* the engine's clock: tests move it */
+	uint64_t rx_pkts;		/* what site_rx() says: inbound ESP+IKE */
+	unsigned n_moved;		/* peer_moved() calls */
+	uint16_t moved_port;		/* the port at the last one */
 };
 
 static inline int ikp_env_send(void *arg, uint16_t local_port, uint32_t addr,
@@ -787,6 +1157,7 @@ static inline int ikp_env_send(void *arg, uint16_t local_port, uint32_t addr,
 	return 0;
 }
 
+/* Like the store: the record without its PSK. */
 static inline int ikp_env_site(void *arg, uint32_t addr, struct eg_site_rec *s)
 {
 	struct ikp_env *e = arg;
@@ -799,9 +1170,47 @@ static inline int ikp_env_site(void *arg, uint32_t addr, struct eg_site_rec *s)
 		if (!e->sites[i].enabled)
 			return -EPERM;
 		*s = e->sites[i];
+		memset(s->psk, 0, sizeof(s->psk));
+		s->psk_len = 0;
 		return 0;
 	}
 	return -ENOENT;
+}
+
+static inline int ikp_env_psk(void *arg, int64_t id, uint8_t *psk, size_t *len)
+{
+	struct ikp_env *e = arg;
+	unsigned i;
+
+	e->n_psk_reads++;
+	for (i = 0; i < e->n_sites; i++) {
+		if (e->sites[i].id != id)
+			continue;
+		memcpy(psk, e->sites[i].psk, e->sites[i].psk_len);
+		*len = e->sites[i].psk_len;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static inline uint64_t ikp_env_now(void *arg)
+{
+	return ((struct ikp_env *)arg)->now_ms;
+}
+
+static inline int ikp_env_rx(void *arg, const struct ike_sa *sa, uint64_t *pkts)
+{
+	(void)sa;
+	*pkts = ((struct ikp_env *)arg)->rx_pkts;
+	return 0;
+}
+
+static inline void ikp_env_moved(void *arg, const struct ike_sa *sa)
+{
+	struct ikp_env *e = arg;
+
+	e->n_moved++;
+	e->moved_port = sa->peer_port;
 }
 
 static inline bool ikp_env_accepting(void *arg)
@@ -885,6 +1294,11 @@ static inline void ikp_env_init(struct ikp_env *e, struct ike_env *env,
 	env->child_install = ikp_env_install;
 	env->child_remove = ikp_env_remove;
 	env->spi_alloc = ikp_env_spi;
+	env->site_psk = ikp_env_psk;
+	env->now_ms = ikp_env_now;
+	env->site_rx = ikp_env_rx;
+	env->peer_moved = ikp_env_moved;
+	e->now_ms = 1000000;	/* an arbitrary start of the clock */
 }
 
 /* Forget the datagrams sent so far. */

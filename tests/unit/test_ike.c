@@ -28,304 +28,8 @@
 
 #include <cmocka.h>
 
-#include "ike.h"
-#include "log.h"
-#include "ike_peer.h"
 
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-
-/* Table rows give only the fields they use. */
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-
-#define LOCAL_IP	"203.0.113.1"
-#define SITE_IP		"198.51.100.7"
-#define SITE_ID		7
-#define SITE_FQDN	"branch1.example.com"
-#define SITE2_IP	"198.51.100.8"
-#define SITE2_EMAIL	"ops@branch2.example.com"
-#define SITE3_IP	"198.51.100.9"	/* disabled */
-#define STRANGER_IP	"192.0.2.66"
-#define ESP_SPI_I	0xc1c2c3c4u	/* the initiator's inbound ESP SPI */
-
-/* IANA values the product does not implement. */
-#define ENCR_3DES		3
-#define PRF_HMAC_MD5		1
-#define AUTH_HMAC_MD5_96	1
-#define DH_MODP1024		2
-
-static const uint8_t psk[20] = {
-	0x6b, 0x3a, 0x91, 0x0e, 0x27, 0xd4, 0x58, 0xc2, 0x1f, 0x86,
-	0xaa, 0x40, 0x13, 0x7c, 0xe9, 0x05, 0x62, 0xbd, 0x34, 0xf8,
-};
-static const uint8_t psk2[20] = "branch2-psk-20-bytes";
-
-struct fix {
-	struct ikp_env e;
-	struct ike_env env;
-	struct ike_ctx *ctx;
-	struct ike_peer p;
-	struct ikp_auth a;
-	uint8_t req[IKP_MSG_MAX + 4], rsp[IKP_MSG_MAX + 4];
-	size_t req_len, rsp_len;
-	struct ikp_msg r;		/* the last encrypted answer, opened */
-	struct ikp_child c;		/* the Child SA it set up */
-};
-
-/* ---- fixture ---------------------------------------------------------- */
-
-static void auth_default(struct ikp_auth *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->id_type = IKEV2_ID_FQDN;
-	a->id = SITE_FQDN;
-	a->psk = psk;
-	a->psk_len = sizeof(psk);
-	a->n_esp = 1;
-	ikp_prop_esp(&a->esp[0], ESP_SPI_I, IKE_ENCR_AES_CBC, 256,
-		     IKE_AUTH_HMAC_SHA2_256_128);
-	a->tsi[0] = ikp_ts4("10.1.0.0", 24);
-	a->n_tsi = 1;
-	a->tsr[0] = ikp_ts4("0.0.0.0", 0);
-	a->n_tsr = 1;
-}
-
-static void peer_reset(struct fix *f, const char *from)
-{
-	ikp_free(&f->p);
-	assert_int_equal(ikp_new(&f->p, ikp_ip(from), ikp_ip(LOCAL_IP)), 0);
-	auth_default(&f->a);
-}
-
-static int setup(void **state)
-{
-	struct fix *f = calloc(1, sizeof(*f));
-	struct eg_site_rec *s;
-
-	if (!f)
-		return -1;
-	ikp_env_init(&f->e, &f->env, ikp_ip(LOCAL_IP));
-	ikp_env_add_site(&f->e, SITE_ID, "branch1", SITE_IP, EG_ID_FQDN,
-			 SITE_FQDN, psk, sizeof(psk));
-	ikp_env_add_site(&f->e, 8, "branch2", SITE2_IP, EG_ID_EMAIL, SITE2_EMAIL,
-			 psk2, sizeof(psk2));
-	s = ikp_env_add_site(&f->e, 9, "branch3", SITE3_IP, EG_ID_FQDN,
-			     "branch3.example.com", psk, sizeof(psk));
-	s->enabled = false;
-	if (ike_ctx_new(&f->ctx, &f->env) ||
-	    ikp_new(&f->p, ikp_ip(SITE_IP), ikp_ip(LOCAL_IP))) {
-		free(f);
-		return -1;
-	}
-	auth_default(&f->a);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-
-	ike_ctx_free(f->ctx);
-	ikp_free(&f->p);
-	free(f);
-	return 0;
-}
-
-/* ---- helpers ---------------------------------------------------------- */
-
-struct sa_snap {
-	unsigned n;
-	struct ike_sa sa;	/* a copy of the first one walked */
-};
-
-static void snap_cb(const struct ike_sa *sa, void *arg)
-{
-	struct sa_snap *s = arg;
-
-	if (!s->n++)
-		s->sa = *sa;
-}
-
-/* The one SA the responder has. */
-static struct ike_sa the_sa(const struct fix *f)
-{
-	struct sa_snap s = { 0 };
-
-	ike_foreach(f->ctx, snap_cb, &s);
-	assert_int_equal(s.n, 1);
-	return s.sa;
-}
-
-static void assert_types(const struct ikev2_msg *m, const uint8_t *want,
-			 unsigned n)
-{
-	unsigned i;
-
-	assert_int_equal(m->n, n);
-	for (i = 0; i < n; i++)
-		assert_int_equal(m->pld[i].type, want[i]);
-}
-
-#define ASSERT_TYPES(m, ...)                                           \
-	do {                                                           \
-		static const uint8_t w_[] = { __VA_ARGS__ };           \
-		assert_types(m, w_, sizeof(w_));                       \
-	} while (0)
-
-static void assert_notify(const struct ikev2_payload *pl, uint16_t type,
-			  const void *data, size_t len)
-{
-	struct ikev2_notify_pld n;
-
-	assert_int_equal(pl->type, IKEV2_PLD_NOTIFY);
-	assert_int_equal(ikev2_dec_notify(pl, &n), 0);
-	assert_int_equal(n.type, type);
-	assert_int_equal(n.proto, IKEV2_PROTO_NONE);
-	assert_int_equal(n.spi_size, 0);
-	assert_int_equal(n.len, len);
-	if (len)
-		assert_memory_equal(n.data, data, len);
-}
-
-/*
- * An unencrypted IKE_SA_INIT answer holding one notify (2.6, 1.2): our SPI
- * echoed, no responder SPI, R set, message ID 0, no state.
- */
-static void assert_init_refusal(struct fix *f, uint16_t type, const void *data,
-				size_t len)
-{
-	const struct ikp_dgram *d;
-	const uint8_t *msg;
-	struct ikev2_msghdr h;
-	struct ikev2_msg m;
-	size_t mlen;
-
-	d = ikp_env_pop(&f->e, &msg, &mlen);
-	assert_non_null(d);
-	assert_int_equal(ikp_env_pending(&f->e), 0);
-	assert_int_equal(d->lport, IKP_PORT);
-	assert_int_equal(d->addr, f->p.addr);
-	assert_int_equal(d->port, f->p.port);
-	assert_int_equal(ikev2_parse_msg(msg, mlen, &h, &m), 0);
-	assert_int_equal(h.exch, IKEV2_EXCH_IKE_SA_INIT);
-	assert_int_equal(h.flags, IKEV2_FLAG_RESPONSE);
-	assert_int_equal(h.msgid, 0);
-	assert_true(h.ispi == ikp_be64(f->p.spi_i));
-	assert_true(h.rspi == 0);
-	ASSERT_TYPES(&m, IKEV2_PLD_NOTIFY);
-	assert_notify(&m.pld[0], type, data, len);
-	assert_int_equal(ikp_init_resp(&f->p, msg, mlen), type);
-	assert_int_equal(ikp_sa_count(f->ctx), 0);
-}
-
-/* IKE_SA_INIT on 500: 0 once keyed, a notify type, -ENOMSG if no answer. */
-static int run_init(struct fix *f)
-{
-	const struct ikp_dgram *d;
-	const uint8_t *msg;
-	size_t len;
-
-	assert_int_equal(ikp_init_req(&f->p, f->req, sizeof(f->req), &f->req_len), 0);
-	ikp_deliver(f->ctx, &f->p, false, f->req, f->req_len);
-	d = ikp_env_pop(&f->e, &msg, &len);
-	if (!d)
-		return -ENOMSG;
-	assert_int_equal(ikp_env_pending(&f->e), 0);
-	assert_int_equal(d->lport, IKP_PORT);
-	assert_int_equal(d->addr, f->p.addr);
-	assert_int_equal(d->port, f->p.port);
-	memcpy(f->rsp, msg, len);
-	f->rsp_len = len;
-	return ikp_init_resp(&f->p, msg, len);
-}
-
-/*
- * Open the one encrypted datagram the responder sent, which must go to the
- * peer on 4500 (with the marker) or 500. -ENOMSG if it sent nothing.
- */
-static int take_sk(struct fix *f, bool natt)
-{
-	const struct ikp_dgram *d;
-	const uint8_t *msg;
-	size_t len;
-
-	d = ikp_env_pop(&f->e, &msg, &len);
-	if (!d)
-		return -ENOMSG;
-	assert_int_equal(ikp_env_pending(&f->e), 0);
-	assert_int_equal(d->lport, natt ? IKP_NATT_PORT : IKP_PORT);
-	assert_int_equal(d->addr, f->p.addr);
-	assert_int_equal(d->port, natt ? f->p.natt_port : f->p.port);
-	assert_non_null(msg);		/* the non-ESP marker was there */
-	memcpy(f->rsp, d->buf, d->len);
-	f->rsp_len = d->len;
-	return ikp_open(&f->p, msg, len, &f->r);
-}
-
-/* IKE_AUTH: what ikp_auth_resp() says, or -ENOMSG if nothing came back. */
-static int run_auth(struct fix *f, bool natt)
-{
-	int err;
-
-	assert_int_equal(ikp_auth_req(&f->p, &f->a, f->req, IKP_MSG_MAX,
-				      &f->req_len), 0);
-	ikp_deliver(f->ctx, &f->p, natt, f->req, f->req_len);
-	err = take_sk(f, natt);
-	if (err)
-		return err;
-	assert_int_equal(f->r.h.exch, IKEV2_EXCH_IKE_AUTH);
-	assert_int_equal(f->r.h.flags, IKEV2_FLAG_RESPONSE);
-	assert_int_equal(f->r.h.msgid, f->p.msgid - 1);
-	return ikp_auth_resp(&f->p, &f->a, &f->r, &f->c);
-}
-
-static void establish(struct fix *f)
-{
-	assert_int_equal(run_init(f), 0);
-	assert_int_equal(run_auth(f, true), 0);
-}
-
-/* INFORMATIONAL on 4500; the answer opened into f->r. */
-static int run_info(struct fix *f, const uint32_t *spis, unsigned n, bool ike)
-{
-	int err;
-
-	assert_int_equal(ikp_info_req(&f->p, spis, n, ike, f->req, IKP_MSG_MAX,
-				      &f->req_len), 0);
-	ikp_deliver(f->ctx, &f->p, true, f->req, f->req_len);
-	err = take_sk(f, true);
-	if (err)
-		return err;
-	assert_int_equal(f->r.h.exch, IKEV2_EXCH_INFORMATIONAL);
-	assert_int_equal(f->r.h.flags, IKEV2_FLAG_RESPONSE);
-	assert_int_equal(f->r.h.msgid, f->p.msgid - 1);
-	return 0;
-}
-
-/* The Child SA installed last matches what the initiator derived. */
-static void assert_child_installed(const struct fix *f, unsigned idx)
-{
-	const struct ikp_install *in = &f->e.inst[idx];
-	const struct ike_child_keys *k = &f->c.keys;
-
-	assert_true(idx < f->e.n_inst);
-	assert_int_equal(in->site_id, SITE_ID);
-	assert_int_equal(in->c.spi_in, htonl(IKP_SPI_BASE + idx));
-	assert_int_equal(in->c.spi_out, htonl(f->a.esp[0].spi));
-	assert_int_equal(f->c.spi_r, IKP_SPI_BASE + idx);
-	assert_int_equal(in->c.prop.encr, f->c.ch.encr);
-	assert_int_equal(in->c.prop.encr_keylen, f->c.ch.encr_keylen);
-	assert_int_equal(in->c.prop.integ, f->c.ch.integ);
-	/* KEYMAT: ENCR(i->r) | INTEG(i->r) | ENCR(r->i) | INTEG(r->i) */
-	assert_int_equal(in->keys.encr_len, k->encr_len);
-	assert_int_equal(in->keys.integ_len, k->integ_len);
-	assert_memory_equal(in->keys.encr_i, k->encr_i, k->encr_len);
-	assert_memory_equal(in->keys.integ_i, k->integ_i, k->integ_len);
-	assert_memory_equal(in->keys.encr_r, k->encr_r, k->encr_len);
-	assert_memory_equal(in->keys.integ_r, k->integ_r, k->integ_len);
-	if (k->encr_len)
-		assert_memory_not_equal(k->encr_i, k->encr_r, k->encr_len);
-}
+#include "ike_fix.h"
 
 /* ---- the whole exchange over NAT-T ------------------------------------ */
 
@@ -414,7 +118,8 @@ static void test_happy_natt(void **state)
 	assert_int_equal(f->e.inst[0].keys.encr_len, 32);
 	assert_int_equal(f->e.inst[0].keys.integ_len, 32);
 	assert_int_equal(f->e.inst[0].c.n_tsi, 1);
-	assert_int_equal(f->e.inst[0].c.tsi[0].v4.start, ikp_ip("10.1.0.0"));
+	assert_int_equal(f->e.inst[0].c.tsi[0].addr, ikp_ip("10.1.0.0"));
+	assert_int_equal(f->e.inst[0].c.tsi[0].len, 24);
 	assert_int_equal(f->e.inst[0].c.n_tsr, 1);
 	assert_int_equal(f->e.n_removed, 0);
 	assert_int_equal(f->e.n_spi, 1);
@@ -607,6 +312,9 @@ static void test_esp_algs(void **state)
 
 		print_message("  %s\n", r->name);
 		peer_reset(f, SITE_IP);
+		/* NULL only for a site that names it (its cipher policy) */
+		snprintf(f->e.sites[0].cipher, sizeof(f->e.sites[0].cipher), "%s",
+			 r->encr == IKE_ENCR_NULL ? "NULL" : "");
 		ikp_prop_esp(&f->a.esp[0], ESP_SPI_I + i, r->encr, r->bits, r->integ);
 		establish(f);
 		/* echoed: ENCR [+ INTEG] + ESN, nothing else */
@@ -999,35 +707,53 @@ static void test_identity(void **state)
 struct child_fail_row {
 	const char *name;
 	int install_err;
+	const char *cipher;		/* the site's; NULL: any */
+	uint16_t ike_bits;		/* AES-CBC key of the IKE SA; 0: 256 */
 	struct ikp_prop esp;
 	const char *tsi_start, *tsi_end;
 	uint16_t notify;
 };
 
 static const struct child_fail_row child_fail_rows[] = {
-	{ "3DES only", 0,
+	{ "3DES only", 0, NULL, 0,
 	  { IKEV2_PROTO_ESP, ESP_SPI_I, 2,
 	    { IKP_ENCR(ENCR_3DES, 0), IKP_INTEG(IKE_AUTH_HMAC_SHA1_96) } },
 	  "10.1.0.0", "10.1.0.255", IKEV2_N_NO_PROPOSAL_CHOSEN },
-	{ "AES-GCM with a real INTEG (its DH ignored)", 0,
+	{ "AES-GCM with a real INTEG (its DH ignored)", 0, NULL, 0,
 	  { IKEV2_PROTO_ESP, ESP_SPI_I, 3,
 	    { IKP_ENCR(IKE_ENCR_AES_GCM_16, 128), IKP_INTEG(IKE_AUTH_HMAC_SHA1_96),
 	      IKP_DH(IKE_DH_MODP2048) } },
 	  "10.1.0.0", "10.1.0.255", IKEV2_N_NO_PROPOSAL_CHOSEN },
-	{ "an SPI below 256", 0,
+	{ "an SPI below 256", 0, NULL, 0,
 	  { IKEV2_PROTO_ESP, 255, 2,
 	    { IKP_ENCR(IKE_ENCR_AES_GCM_16, 128), IKP_ESN(IKEV2_ESN_NONE) } },
 	  "10.1.0.0", "10.1.0.255", IKEV2_N_NO_PROPOSAL_CHOSEN },
-	{ "ESN only", 0,
+	{ "ESN only", 0, NULL, 0,
 	  { IKEV2_PROTO_ESP, ESP_SPI_I, 2,
 	    { IKP_ENCR(IKE_ENCR_AES_GCM_16, 128), IKP_ESN(IKEV2_ESN_ON) } },
 	  "10.1.0.0", "10.1.0.255", IKEV2_N_NO_PROPOSAL_CHOSEN },
-	{ "TSi not a CIDR block", 0,
+	{ "TSi outside the site's LAN (the default: private ranges)", 0, NULL, 0,
 	  { IKEV2_PROTO_ESP, ESP_SPI_I, 1, { IKP_ENCR(IKE_ENCR_AES_GCM_16, 128) } },
-	  "10.1.0.0", "10.1.0.5", IKEV2_N_TS_UNACCEPTABLE },
-	{ "child_install fails", -EIO,
-	  { IKEV2_PROTO_ESP, ESP_SPI_I, 1, { IKP_ENCR(IKE_ENCR_AES_GCM_16, 128) } },
+	  "100.64.0.0", "100.64.0.255", IKEV2_N_TS_UNACCEPTABLE },
+	{ "site set to AES256-GCM, offered only NULL/SHA-256", 0, "AES256-GCM", 0,
+	  { IKEV2_PROTO_ESP, ESP_SPI_I, 3,
+	    { IKP_ENCR(IKE_ENCR_NULL, 0), IKP_INTEG(IKE_AUTH_HMAC_SHA2_256_128),
+	      IKP_ESN(IKEV2_ESN_NONE) } },
 	  "10.1.0.0", "10.1.0.255", IKEV2_N_NO_PROPOSAL_CHOSEN },
+	{ "site with any cipher, offered only NULL/SHA-256", 0, NULL, 0,
+	  { IKEV2_PROTO_ESP, ESP_SPI_I, 3,
+	    { IKP_ENCR(IKE_ENCR_NULL, 0), IKP_INTEG(IKE_AUTH_HMAC_SHA2_256_128),
+	      IKP_ESN(IKEV2_ESN_NONE) } },
+	  "10.1.0.0", "10.1.0.255", IKEV2_N_NO_PROPOSAL_CHOSEN },
+	{ "site set to AES128-CBC (IKE too), ESP offered AES-CBC-256", 0,
+	  "AES128-CBC", 128,
+	  { IKEV2_PROTO_ESP, ESP_SPI_I, 3,
+	    { IKP_ENCR(IKE_ENCR_AES_CBC, 256), IKP_INTEG(IKE_AUTH_HMAC_SHA2_256_128),
+	      IKP_ESN(IKEV2_ESN_NONE) } },
+	  "10.1.0.0", "10.1.0.255", IKEV2_N_NO_PROPOSAL_CHOSEN },
+	{ "child_install fails: TEMPORARY_FAILURE (2.21), ours", -EIO, NULL, 0,
+	  { IKEV2_PROTO_ESP, ESP_SPI_I, 1, { IKP_ENCR(IKE_ENCR_AES_GCM_16, 128) } },
+	  "10.1.0.0", "10.1.0.255", IKEV2_N_TEMPORARY_FAILURE },
 };
 
 static void test_child_refused(void **state)
@@ -1042,6 +768,11 @@ static void test_child_refused(void **state)
 		print_message("  %s\n", r->name);
 		peer_reset(f, SITE_IP);
 		f->e.install_err = r->install_err;
+		snprintf(f->e.sites[0].cipher, sizeof(f->e.sites[0].cipher), "%s",
+			 r->cipher ? r->cipher : "");
+		if (r->ike_bits)
+			ikp_prop_ike(&f->p.ike[0], r->ike_bits, IKE_PRF_HMAC_SHA2_256,
+				     IKE_AUTH_HMAC_SHA2_256_128, IKE_DH_MODP2048);
 		f->a.esp[0] = r->esp;
 		f->a.tsi[0].v4.start = ikp_ip(r->tsi_start);
 		f->a.tsi[0].v4.end = ikp_ip(r->tsi_end);
@@ -1228,44 +959,25 @@ static void test_delete_ike(void **state)
 
 /* CREATE_CHILD_SA: we take no more SAs (the peer re-authenticates). */
 /* CREATE_CHILD_SA request: SA (one ESP proposal), Ni, [N(REKEY_SA)], TSi, TSr. */
-static void create_child(struct fix *f, uint32_t spi, const uint32_t *rekey,
-			 bool ike)
-{
-	uint8_t inner[512], sa[256], nonce[32] = { 1, 2, 3 };
-	struct ikp_prop esp;
-	struct ikev2_buf b;
-
-	ikp_prop_esp(&esp, spi, IKE_ENCR_AES_GCM_16, 256, 0);
-	if (ike)
-		esp.proto = IKEV2_PROTO_IKE;
-	ikev2_build_inner(&b, inner, sizeof(inner));
-	if (rekey)
-		ikev2_put_notify(&b, IKEV2_PROTO_ESP, 4, *rekey, IKEV2_N_REKEY_SA,
-				 NULL, 0);
-	ikev2_put_raw(&b, IKEV2_PLD_SA, sa, ikp_sa_body(sa, &esp, 1));
-	ikev2_put_nonce(&b, nonce, sizeof(nonce));
-	ikev2_put_ts(&b, IKEV2_PLD_TSI, f->a.tsi, 1);
-	ikev2_put_ts(&b, IKEV2_PLD_TSR, f->a.tsr, 1);
-	assert_int_equal(ikp_seal(&f->p, IKEV2_EXCH_CREATE_CHILD_SA, f->p.msgid++,
-				  false, &b, f->req, IKP_MSG_MAX, &f->req_len), 0);
-	ikp_deliver(f->ctx, &f->p, true, f->req, f->req_len);
-	assert_int_equal(take_sk(f, true), 0);
-	assert_int_equal(f->r.h.exch, IKEV2_EXCH_CREATE_CHILD_SA);
-}
-
 static void test_create_child(void **state)
 {
 	struct fix *f = *state;
 
 	establish(f);
-	/* a second Child SA: its own reqid and policies */
+	/* a second Child SA with the same selectors shares the reqid (one
+	 * set of policies; the kernel sends on the newest SA) */
 	create_child(f, ESP_SPI_I + 7, NULL, false);
 	ASSERT_TYPES(&f->r.m, IKEV2_PLD_SA, IKEV2_PLD_NONCE, IKEV2_PLD_TSI,
 		     IKEV2_PLD_TSR);
 	assert_int_equal(f->e.n_inst, 2);
-	assert_false(f->e.inst[1].c.rekey);
-	assert_int_not_equal(f->e.inst[1].c.reqid, f->e.inst[0].c.reqid);
+	assert_int_equal(f->e.inst[1].c.rekeys, 0);
+	assert_int_equal(f->e.inst[1].c.reqid, f->e.inst[0].c.reqid);
 	assert_int_equal(ntohl(f->e.inst[1].c.spi_out), ESP_SPI_I + 7);
+	/* other selectors: a reqid of their own */
+	f->a.tsi[0] = ikp_ts4("10.2.0.0", 16);
+	create_child(f, ESP_SPI_I + 8, NULL, false);
+	assert_int_equal(f->e.n_inst, 3);
+	assert_int_not_equal(f->e.inst[2].c.reqid, f->e.inst[0].c.reqid);
 }
 
 static void test_rekey_child(void **state)
@@ -1279,7 +991,7 @@ static void test_rekey_child(void **state)
 	ASSERT_TYPES(&f->r.m, IKEV2_PLD_SA, IKEV2_PLD_NONCE, IKEV2_PLD_TSI,
 		     IKEV2_PLD_TSR);
 	assert_int_equal(f->e.n_inst, 2);
-	assert_true(f->e.inst[1].c.rekey);
+	assert_int_equal(f->e.inst[1].c.rekeys, 1);
 	/* same tunnel: same reqid; new SPIs and new keys */
 	assert_int_equal(f->e.inst[1].c.reqid, f->e.inst[0].c.reqid);
 	assert_int_not_equal(f->e.inst[1].c.spi_in, f->e.inst[0].c.spi_in);
@@ -1301,29 +1013,20 @@ static void test_rekey_child(void **state)
 	assert_int_equal(f->e.n_inst, 2);
 }
 
-static void test_rekey_ike_refused(void **state)
-{
-	struct fix *f = *state;
-
-	establish(f);
-	create_child(f, ESP_SPI_I + 10, NULL, true);
-	ASSERT_TYPES(&f->r.m, IKEV2_PLD_NOTIFY);
-	assert_notify(&f->r.m.pld[0], IKEV2_N_NO_ADDITIONAL_SAS, NULL, 0);
-	assert_int_equal(f->e.n_inst, 1);
-}
-
 /* ---- timers and teardown ---------------------------------------------- */
 
 static void test_half_open_timeout(void **state)
 {
 	struct fix *f = *state;
 	const struct ike_stats *st = ike_get_stats(f->ctx);
-	time_t now = time(NULL);
+	uint64_t half = ike_get_cfg(f->ctx)->half_open * 1000ull;
 
 	assert_int_equal(run_init(f), 0);
-	ike_tick(f->ctx, now + IKE_HALF_OPEN_SECS - 1);
+	f->e.now_ms += half - 1000;
+	ike_tick(f->ctx);
 	assert_int_equal(ikp_sa_count(f->ctx), 1);
-	ike_tick(f->ctx, now + IKE_HALF_OPEN_SECS + 1);
+	f->e.now_ms += 2000;
+	ike_tick(f->ctx);
 	assert_int_equal(ikp_sa_count(f->ctx), 0);
 	assert_int_equal(st->expired, 1);
 	assert_int_equal(f->e.n_sent, 1);
@@ -1333,7 +1036,8 @@ static void test_half_open_timeout(void **state)
 	/* an established SA is not half-open */
 	peer_reset(f, SITE_IP);
 	establish(f);
-	ike_tick(f->ctx, time(NULL) + IKE_HALF_OPEN_SECS + 1);
+	f->e.now_ms += half + 1000;
+	ike_tick(f->ctx);
 	assert_int_equal(the_sa(f).state, IKE_S_ESTABLISHED);
 }
 
@@ -1375,39 +1079,60 @@ static void test_site_down(void **state)
 	assert_int_equal(ikp_sa_count(f->ctx), 0);
 }
 
-/* ike_ctx_free() tells every established peer and removes every child. */
+/* Sign in as site 8 (branch2, an email identity) from its address. */
+static void establish_site2(struct fix *f)
+{
+	peer_reset(f, SITE2_IP);
+	f->a.id_type = IKEV2_ID_RFC822_ADDR;
+	f->a.id = SITE2_EMAIL;
+	f->a.psk = psk2;
+	f->a.psk_len = sizeof(psk2);
+	f->a.esp[0].spi = ESP_SPI_I + 1;
+	establish(f);
+}
+
+/* ike_ctx_free(teardown) tells every established peer, removes every child. */
 static void test_ctx_free(void **state)
 {
 	struct fix *f = *state;
 	struct ike_peer p1;
+	const struct ikp_dgram *d;
+	const uint8_t *msg;
+	size_t len;
+	int opened = 0;
 
 	establish(f);
 	p1 = f->p;
 	f->p.dh = NULL;			/* p1 owns it now */
-	peer_reset(f, SITE_IP);
-	f->a.esp[0].spi = ESP_SPI_I + 1;
-	establish(f);
+	establish_site2(f);
 	peer_reset(f, SITE_IP);
 	assert_int_equal(run_init(f), 0);	/* and one half-open */
-	ike_ctx_free(f->ctx);
+	ike_ctx_free(f->ctx, true);
 	f->ctx = NULL;
 	assert_int_equal(f->e.n_removed, 2);
 	assert_int_equal(ikp_env_pending(&f->e), 2);
-	/* newest SA first: the second peer's, then the first's */
+	/* one DELETE each; the first site's opens with its keys */
 	ikp_free(&f->p);
 	f->p = p1;
 	memset(&p1, 0, sizeof(p1));
-	{
-		const struct ikp_dgram *d;
-		const uint8_t *msg;
-		size_t len;
-		int opened = 0;
+	while ((d = ikp_env_pop(&f->e, &msg, &len)))
+		if (msg && ikp_open(&f->p, msg, len, &f->r) == 0)
+			opened++;
+	assert_int_equal(opened, 1);
+	ASSERT_TYPES(&f->r.m, IKEV2_PLD_DELETE);
+}
 
-		while ((d = ikp_env_pop(&f->e, &msg, &len)))
-			if (msg && ikp_open(&f->p, msg, len, &f->r) == 0)
-				opened++;
-		assert_int_equal(opened, 1);
-	}
+/* ike_ctx_free(keep): a restart; nothing sent, nothing removed. */
+static void test_ctx_free_keep(void **state)
+{
+	struct fix *f = *state;
+
+	establish(f);
+	establish_site2(f);
+	ike_ctx_free(f->ctx, false);
+	f->ctx = NULL;
+	assert_int_equal(f->e.n_removed, 0);
+	assert_int_equal(ikp_env_pending(&f->e), 0);
 }
 
 /* ---- robustness ------------------------------------------------------- */
@@ -1589,10 +1314,10 @@ int main(void)
 		T(test_delete_ike),
 		T(test_create_child),
 		T(test_rekey_child),
-		T(test_rekey_ike_refused),
 		T(test_half_open_timeout),
 		T(test_site_down),
 		T(test_ctx_free),
+		T(test_ctx_free_keep),
 		T(test_bad_icv),
 		T(test_garbage_init),
 		T(test_garbage_auth),

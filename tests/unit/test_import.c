@@ -240,7 +240,7 @@ static const struct icase icases[] = {
 		"line 4: source ip '300.1.1.1' is not a dotted-quad IPv4 address",
 		"line 5: unknown POP 'XXX1'",
 		"line 6: unknown POP 'YYY' in backup POPs",
-		"line 7: encryption cipher 'DES' is not supported; use one of AES128-CBC, AES192-CBC, AES256-CBC, AES128-GCM, AES192-GCM, AES256-GCM, or leave it empty for any of them",
+		"line 7: encryption cipher 'DES' is not supported; use one of AES128-CBC, AES192-CBC, AES256-CBC, AES128-GCM, AES192-GCM, AES256-GCM, NULL, or leave it empty for any but NULL",
 		"line 8: PSK too short: 5 bytes, at least 16 required",
 		"line 9: maximum bandwidth '10M' is not a whole number of Mbps from 0 to 4294967295 (empty or 0: no limit)",
 		"line 10: enabled 'maybe' is not one of true, false, yes, no, 1, 0 (empty: true)",
@@ -499,6 +499,8 @@ static void test_import_values(void **state)
 	assert_int_equal(s.n_backup_pops, 1);
 	assert_string_equal(s.backup_pops[0], "ATL1");
 	assert_string_equal(s.cipher, "AES128-CBC");
+	assert_int_equal(s.psk_len, 0);		/* read apart: */
+	assert_int_equal(eg_site_psk_get(fx->st, s.id, s.psk, &s.psk_len, &err), 0);
 	assert_int_equal(s.psk_len, strlen(PSK));
 	assert_memory_equal(s.psk, PSK, s.psk_len);
 	assert_int_equal(s.max_bw_mbps, 50);
@@ -516,6 +518,7 @@ static void test_import_values(void **state)
 	assert_string_equal(s.backup_pops[2], "FRA1");
 	assert_string_equal(s.cipher, "AES256-GCM");
 	/* blanks inside the quotes belong to the PSK */
+	assert_int_equal(eg_site_psk_get(fx->st, s.id, s.psk, &s.psk_len, &err), 0);
 	assert_int_equal(s.psk_len, strlen(PSK) + 2);
 	assert_memory_equal(s.psk, " " PSK " ", s.psk_len);
 	assert_int_equal(s.max_bw_mbps, 0);
@@ -524,6 +527,7 @@ static void test_import_values(void **state)
 	assert_int_equal(eg_site_get(fx->st, "C", &s, &err), 0);
 	assert_int_equal(s.id_type, EG_ID_FQDN);
 	assert_string_equal(s.cipher, "");
+	assert_int_equal(eg_site_psk_get(fx->st, s.id, s.psk, &s.psk_len, &err), 0);
 	assert_int_equal(s.psk_len, strlen("a,b\"c\nd" PSK));
 	assert_memory_equal(s.psk, "a,b\"c\nd" PSK, s.psk_len);
 	assert_true(s.enabled);
@@ -970,7 +974,7 @@ static int on_added(const struct eg_site_rec *s, void *arg)
 	struct seen *x = arg;
 
 	assert_true(x->n < 8);
-	assert_int_equal(s->psk_len, strlen(PSK));
+	assert_int_equal(s->psk_len, 0);	/* PSKs are read apart */
 	x->ids[x->n] = s->id;
 	strcpy(x->names[x->n++], s->name);
 	return x->n == 2 && !strcmp(s->name, "stop") ? 42 : 0;

@@ -192,8 +192,9 @@ static void site_equal(const struct eg_site_rec *a, const struct eg_site_rec *b)
 	assert_int_equal(a->id_type, b->id_type);
 	assert_string_equal(a->id_value, b->id_value);
 	assert_int_equal(a->source_ip, b->source_ip);
-	assert_int_equal(a->psk_len, b->psk_len);
-	assert_memory_equal(a->psk, b->psk, a->psk_len);
+	/* a (as read): PSKs are read apart (eg_site_psk_get), never with
+	 * the record */
+	assert_int_equal(a->psk_len, 0);
 	assert_string_equal(a->primary_pop, b->primary_pop);
 	assert_int_equal(a->n_backup_pops, b->n_backup_pops);
 	for (i = 0; i < a->n_backup_pops; i++)
@@ -594,7 +595,7 @@ static void test_site_validate(void **state)
 		{ "cipher any", F_CIPHER, "", 0, NULL },
 		{ "cipher", F_CIPHER, "AES128-CBC", 0, NULL },
 		{ "cipher case", F_CIPHER, "aes256-Gcm", 0, NULL },
-		{ "cipher 16", F_CIPHER, "AES256-GCM-AES25", 0, "encryption cipher 'AES256-GCM-AES25' is not supported; use one of AES128-CBC, AES192-CBC, AES256-CBC, AES128-GCM, AES192-GCM, AES256-GCM, or leave it empty for any of them" },
+		{ "cipher 16", F_CIPHER, "AES256-GCM-AES25", 0, "encryption cipher 'AES256-GCM-AES25' is not supported; use one of AES128-CBC, AES192-CBC, AES256-CBC, AES128-GCM, AES192-GCM, AES256-GCM, NULL, or leave it empty for any but NULL" },
 		{ "cipher des", F_CIPHER, "3DES-CBC", 0, "encryption cipher '3DES-CBC' is not supported; use one of AES128-CBC," },
 		{ "cipher underscore", F_CIPHER, "AES128_CBC", 0, "encryption cipher 'AES128_CBC' is not supported" },
 		{ "cipher space", F_CIPHER, " AES128-CBC", 0, "encryption cipher ' AES128-CBC' is not supported" },
@@ -733,8 +734,9 @@ static void test_status_cipher_names(void **state)
 		assert_string_equal(eg_cipher_name(low), ciphers[i]);
 		assert_string_equal(eg_cipher_name(ciphers[i]), ciphers[i]);
 	}
-	assert_int_equal(i, 6);
+	assert_int_equal(i, 7);
 	assert_string_equal(eg_cipher_name("aEs192-cBc"), "AES192-CBC");
+	assert_string_equal(eg_cipher_name("null"), "NULL");
 	assert_string_equal(eg_cipher_name(""), "");
 	assert_null(eg_cipher_name(NULL));
 	assert_null(eg_cipher_name("AES128-CBC "));
@@ -1182,7 +1184,7 @@ static void test_site_update(void **state)
 	assert_string_equal(err.msg,
 			    "PSK too short: 8 bytes, at least 16 required");
 	assert_int_equal(eg_site_get(fx->st, "hq2", &s, &err), 0);
-	site_equal(&s, &got);
+	site_equal(&got, &s);
 
 	s.id = 9999;
 	strcpy(s.name, "ghost");
@@ -1259,8 +1261,8 @@ static int walk_cb(const struct eg_site_rec *s, void *arg)
 	if (w->n < ARRAY_SIZE(w->names))
 		strcpy(w->names[w->n], s->name);
 	w->n++;
-	/* the whole record is there, PSK included */
-	if (s->psk_len != 32 || s->n_backup_pops != 2 || s->n_ports != 2)
+	/* the whole record is there, but the PSK (read apart) */
+	if (s->psk_len != 0 || s->n_backup_pops != 2 || s->n_ports != 2)
 		return -EIO;
 	if (w->disable && eg_site_set_enabled(w->st, s->name, false, &err))
 		return -EIO;
@@ -1530,7 +1532,7 @@ static void test_query_pages(void **state)
 			assert_string_equal(g->rec[j].backup_pops[1], "LON1");
 			assert_int_equal(g->rec[j].n_ports, 2);
 			assert_int_equal(g->rec[j].ports[1], 8443);
-			assert_int_equal(g->rec[j].psk_len, 32);
+			assert_int_equal(g->rec[j].psk_len, 0);	/* read apart */
 		}
 	}
 	f.desc = true;
@@ -2157,14 +2159,23 @@ static void test_batch_pop_cache(void **state)
 	"INSERT INTO pops (name, gateway_ip, probe_ip, location, accepting,"	\
 	" created, updated) VALUES (" name ", " gw ", " probe ", " loc ", "	\
 	acc ", 0, 0)"
-#define SITE_INS(name, type, value, ip, psk, pop, tt, lic, bw, en)	\
+/* a row as the v1 schema took it, PSK inline */
+#define SITE_INS_V1(name, type, value, ip, psk, pop, tt, lic, bw, en)	\
 	"INSERT INTO sites (name, id_type, id_value, source_ip, psk,"	\
 	" primary_pop, traffic_type, license, max_bw_mbps, enabled,"	\
 	" created, updated) VALUES (" name ", " type ", " value ", " ip	\
 	", " psk ", " pop ", " tt ", " lic ", " bw ", " en ", 0, 0)"
+/* v4: the PSK in site_psks */
+#define SITE_INS(name, type, value, ip, pop, tt, lic, bw, en)		\
+	"INSERT INTO sites (name, id_type, id_value, source_ip,"	\
+	" primary_pop, traffic_type, license, max_bw_mbps, enabled,"	\
+	" created, updated) VALUES (" name ", " type ", " value ", " ip	\
+	", " pop ", " tt ", " lic ", " bw ", " en ", 0, 0)"
 #define SITE_OK(name, value, ip)					\
-	SITE_INS(name, "'fqdn'", value, ip, "zeroblob(16)", POPID("NYC1"),	\
+	SITE_INS(name, "'fqdn'", value, ip, POPID("NYC1"),		\
 		 "'user'", "'web-gateway'", "0", "1")
+#define PSK_SET(site, psk)						\
+	"UPDATE site_psks SET psk = " psk " WHERE site_id = " SITEID(site)
 #define A65	"replace(hex(zeroblob(65)), '00', 'a')"
 
 static void test_schema_constraints(void **state)
@@ -2215,21 +2226,24 @@ static void test_schema_constraints(void **state)
 		{ SITE_OK("'new'", "'new.example.com'", "-1"), SQLITE_CONSTRAINT_CHECK },
 		{ SITE_OK("'new'", "'new.example.com'", "'198.51.100.9'"), SQLITE_CONSTRAINT_DATATYPE },
 		{ SITE_OK("'new'", "'new.example.com'", "NULL"), SQLITE_CONSTRAINT_NOTNULL },
-		{ SITE_INS("'new'", "'x509'", "'new.example.com'", "3325256800", "zeroblob(16)", POPID("NYC1"), "'user'", "'web-gateway'", "0", "1"), SQLITE_CONSTRAINT_CHECK },
-		{ SITE_INS("'new'", "NULL", "'new.example.com'", "3325256800", "zeroblob(16)", POPID("NYC1"), "'user'", "'web-gateway'", "0", "1"), SQLITE_CONSTRAINT_NOTNULL },
-		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", "zeroblob(15)", POPID("NYC1"), "'user'", "'web-gateway'", "0", "1"), SQLITE_CONSTRAINT_CHECK },
-		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", "zeroblob(128)", POPID("NYC1"), "'user'", "'web-gateway'", "0", "1"), 0 },
-		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", "zeroblob(129)", POPID("NYC1"), "'user'", "'web-gateway'", "0", "1"), SQLITE_CONSTRAINT_CHECK },
-		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", "'sixteen-bytes-xx'", POPID("NYC1"), "'user'", "'web-gateway'", "0", "1"), SQLITE_CONSTRAINT_DATATYPE },
-		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", "NULL", POPID("NYC1"), "'user'", "'web-gateway'", "0", "1"), SQLITE_CONSTRAINT_NOTNULL },
-		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", "zeroblob(16)", "9999", "'user'", "'web-gateway'", "0", "1"), SQLITE_CONSTRAINT_FOREIGNKEY },
-		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", "zeroblob(16)", "NULL", "'user'", "'web-gateway'", "0", "1"), SQLITE_CONSTRAINT_NOTNULL },
-		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", "zeroblob(16)", POPID("NYC1"), "'video'", "'web-gateway'", "0", "1"), SQLITE_CONSTRAINT_CHECK },
-		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", "zeroblob(16)", POPID("NYC1"), "'User'", "'web-gateway'", "0", "1"), SQLITE_CONSTRAINT_CHECK },
-		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", "zeroblob(16)", POPID("NYC1"), "'guest-wifi'", "'casb'", "0", "1"), SQLITE_CONSTRAINT_CHECK },
-		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", "zeroblob(16)", POPID("NYC1"), "'user'", "'web-gateway'", "-1", "1"), SQLITE_CONSTRAINT_CHECK },
-		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", "zeroblob(16)", POPID("NYC1"), "'user'", "'web-gateway'", "4294967296", "1"), SQLITE_CONSTRAINT_CHECK },
-		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", "zeroblob(16)", POPID("NYC1"), "'user'", "'web-gateway'", "0", "2"), SQLITE_CONSTRAINT_CHECK },
+		{ SITE_INS("'new'", "'x509'", "'new.example.com'", "3325256800", POPID("NYC1"), "'user'", "'web-gateway'", "0", "1"), SQLITE_CONSTRAINT_CHECK },
+		{ SITE_INS("'new'", "NULL", "'new.example.com'", "3325256800", POPID("NYC1"), "'user'", "'web-gateway'", "0", "1"), SQLITE_CONSTRAINT_NOTNULL },
+		/* v4: PSKs in a table of their own */
+		{ PSK_SET("base", "zeroblob(15)"), SQLITE_CONSTRAINT_CHECK },
+		{ PSK_SET("base", "zeroblob(128)"), 0 },
+		{ PSK_SET("base", "zeroblob(129)"), SQLITE_CONSTRAINT_CHECK },
+		{ PSK_SET("base", "'sixteen-bytes-xx'"), SQLITE_CONSTRAINT_DATATYPE },
+		{ PSK_SET("base", "NULL"), SQLITE_CONSTRAINT_NOTNULL },
+		{ "INSERT INTO site_psks VALUES (9999, zeroblob(16))", SQLITE_CONSTRAINT_FOREIGNKEY },
+		{ "INSERT INTO site_psks VALUES (" SITEID("base") ", zeroblob(16))", SQLITE_CONSTRAINT_PRIMARYKEY },
+		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", "9999", "'user'", "'web-gateway'", "0", "1"), SQLITE_CONSTRAINT_FOREIGNKEY },
+		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", "NULL", "'user'", "'web-gateway'", "0", "1"), SQLITE_CONSTRAINT_NOTNULL },
+		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", POPID("NYC1"), "'video'", "'web-gateway'", "0", "1"), SQLITE_CONSTRAINT_CHECK },
+		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", POPID("NYC1"), "'User'", "'web-gateway'", "0", "1"), SQLITE_CONSTRAINT_CHECK },
+		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", POPID("NYC1"), "'guest-wifi'", "'casb'", "0", "1"), SQLITE_CONSTRAINT_CHECK },
+		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", POPID("NYC1"), "'user'", "'web-gateway'", "-1", "1"), SQLITE_CONSTRAINT_CHECK },
+		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", POPID("NYC1"), "'user'", "'web-gateway'", "4294967296", "1"), SQLITE_CONSTRAINT_CHECK },
+		{ SITE_INS("'new'", "'fqdn'", "'new.example.com'", "3325256800", POPID("NYC1"), "'user'", "'web-gateway'", "0", "2"), SQLITE_CONSTRAINT_CHECK },
 		{ "UPDATE sites SET enabled = 5 WHERE name = 'base'", SQLITE_CONSTRAINT_CHECK },
 		{ "UPDATE sites SET source_ip = 0 WHERE name = 'base'", SQLITE_CONSTRAINT_CHECK },
 		{ "UPDATE sites SET name = 'small' WHERE name = 'base'", SQLITE_CONSTRAINT_UNIQUE },
@@ -2247,6 +2261,16 @@ static void test_schema_constraints(void **state)
 		{ "UPDATE sites SET status_since = 1700000000 WHERE name = 'base'", 0 },
 		{ "UPDATE sites SET status_since = -1 WHERE name = 'base'", SQLITE_CONSTRAINT_CHECK },
 		{ "UPDATE sites SET status_since = 'x' WHERE name = 'base'", SQLITE_CONSTRAINT_DATATYPE },
+		/* v4: NULL cipher, LAN prefixes, lifetimes and DPD times */
+		{ "UPDATE sites SET cipher = 'NULL' WHERE name = 'base'", 0 },
+		{ "UPDATE sites SET lan = '10.1.0.0/24,10.2.0.0/16' WHERE name = 'base'", 0 },
+		{ "UPDATE sites SET lan = '10.1.0.0/24; DROP' WHERE name = 'base'", SQLITE_CONSTRAINT_CHECK },
+		{ "UPDATE sites SET lan = NULL WHERE name = 'base'", SQLITE_CONSTRAINT_NOTNULL },
+		{ "UPDATE sites SET ike_lifetime = 40 WHERE name = 'base'", 0 },
+		{ "UPDATE sites SET ike_lifetime = 9 WHERE name = 'base'", SQLITE_CONSTRAINT_CHECK },
+		{ "UPDATE sites SET child_lifetime = 604801 WHERE name = 'base'", SQLITE_CONSTRAINT_CHECK },
+		{ "UPDATE sites SET dpd_delay = 5, dpd_timeout = 20 WHERE name = 'base'", 0 },
+		{ "UPDATE sites SET dpd_timeout = -1 WHERE name = 'base'", SQLITE_CONSTRAINT_CHECK },
 		/* backup POPs */
 		{ "INSERT INTO site_backup_pops VALUES (" SITEID("base") ", " POPID("LON1") ", 2)", 0 },
 		{ "INSERT INTO site_backup_pops VALUES (" SITEID("base") ", " POPID("LON1") ", 0)", SQLITE_CONSTRAINT_CHECK },
@@ -2322,6 +2346,7 @@ static void test_schema_constraints(void **state)
 				      NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM site_ports"), 1);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM site_backup_pops"), 0);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM site_psks"), 1);
 	sqlite3_close(db);
 	eg_site_clear(&s);
 }
@@ -2335,9 +2360,9 @@ static void test_schema_constraints(void **state)
 static void test_migration_v1_v2(void **state)
 {
 	static const char *const v1_rows[] = {
-		SITE_INS("'Alpha'", "'fqdn'", "'alpha.example.com'", "3325256705", "zeroblob(16)", POPID("NYC1"), "'iot'", "'web-gateway'", "50", "1"),
-		SITE_INS("'beta'", "'email'", "'ops@Beta.net'", "3325256706", "randomblob(128)", POPID("LON1"), "'guest-wifi'", "'cloud-firewall'", "0", "0"),
-		SITE_INS("'Gamma 3'", "'ipv4'", "'192.0.2.9'", "3325256707", "zeroblob(32)", POPID("ATL1"), "'user'", "'web-gateway'", "4294967295", "1"),
+		SITE_INS_V1("'Alpha'", "'fqdn'", "'alpha.example.com'", "3325256705", "zeroblob(16)", POPID("NYC1"), "'iot'", "'web-gateway'", "50", "1"),
+		SITE_INS_V1("'beta'", "'email'", "'ops@Beta.net'", "3325256706", "randomblob(128)", POPID("LON1"), "'guest-wifi'", "'cloud-firewall'", "0", "0"),
+		SITE_INS_V1("'Gamma 3'", "'ipv4'", "'192.0.2.9'", "3325256707", "zeroblob(32)", POPID("ATL1"), "'user'", "'web-gateway'", "4294967295", "1"),
 		"UPDATE sites SET created = 1600000000 + id, updated = 1650000000 + id",
 		"INSERT INTO site_backup_pops VALUES (" SITEID("Alpha") ", " POPID("FRA1") ", 1), (" SITEID("Alpha") ", " POPID("LON1") ", 2), (" SITEID("beta") ", " POPID("NYC1") ", 1)",
 		"INSERT INTO site_ports VALUES (" SITEID("Alpha") ", 8443), (" SITEID("Alpha") ", 22), (" SITEID("Gamma 3") ", 65535)",
@@ -2357,7 +2382,7 @@ static void test_migration_v1_v2(void **state)
 
 	steps = eg_store_migrations(&n);
 	assert_int_equal(n, EG_STORE_SCHEMA_VERSION);
-	assert_int_equal(n, 3);
+	assert_int_equal(n, 4);
 	snprintf(path, sizeof(path), "%s/other.db", fx->dir);
 	if (eg_store_open_migrations(&st, path, steps, 1, &err))
 		fail_msg("v1: %s", err.msg);
@@ -2390,7 +2415,14 @@ static void test_migration_v1_v2(void **state)
 	assert_int_equal(s.id_type, EG_ID_FQDN);
 	assert_string_equal(s.id_value, "alpha.example.com");
 	assert_int_equal(s.source_ip, ip("198.51.100.1"));
+	/* v4: the PSK moved to site_psks, whole; LAN and lifetimes default */
+	assert_int_equal(s.psk_len, 0);
+	assert_int_equal(eg_site_psk_get(st, s.id, s.psk, &s.psk_len, &err), 0);
 	assert_int_equal(s.psk_len, 16);
+	assert_memory_equal(s.psk, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16);
+	assert_int_equal(s.n_lan, 0);
+	assert_int_equal(s.ike_lifetime, 0);
+	assert_int_equal(s.dpd_timeout, 0);
 	assert_string_equal(s.primary_pop, "NYC1");
 	assert_int_equal(s.n_backup_pops, 2);
 	assert_string_equal(s.backup_pops[0], "FRA1");
@@ -2409,6 +2441,7 @@ static void test_migration_v1_v2(void **state)
 
 	assert_int_equal(eg_site_get(st, "beta", &s, &err), 0);
 	assert_int_equal(s.id_type, EG_ID_EMAIL);
+	assert_int_equal(eg_site_psk_get(st, s.id, s.psk, &s.psk_len, &err), 0);
 	assert_int_equal(s.psk_len, 128);
 	assert_int_equal(s.n_backup_pops, 1);
 	assert_int_equal(s.n_ports, 0);
@@ -2436,7 +2469,7 @@ static void test_migration_v1_v2(void **state)
 	eg_store_close(st);
 
 	db = raw_open(path);
-	assert_int_equal(raw_int(db, "SELECT group_concat(version) = '1,2,3' FROM schema_version"),
+	assert_int_equal(raw_int(db, "SELECT group_concat(version) = '1,2,3,4' FROM schema_version"),
 			 1);
 	/* v1's 3 + delta's 2 of each */
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM site_backup_pops"), 5);
