@@ -210,8 +210,10 @@ static const char *ident_type_of(const char *v)
 	"        psk SECRET | psk-file FILE|- pop NAME [backup-pops A,B,...]\n" \
 	"        [traffic-type user|iot|mixed|machine|guest-wifi]\n" \
 	"        [license web-gateway|cloud-firewall] [ports P,P,...]\n" \
-	"        [max-bandwidth MBPS] [cipher AES128-CBC|...] [flow-cap N]\n" \
-	"        [device-cap N] [enabled|disabled]"
+	"        [max-bandwidth MBPS] [cipher AES128-CBC|...|NULL] [flow-cap N]\n" \
+	"        [device-cap N] [lan CIDR,CIDR,...] [ike-lifetime SECS]\n" \
+	"        [child-lifetime SECS] [dpd-delay SECS] [dpd-timeout SECS]\n" \
+	"        [enabled|disabled]"
 
 /* Turn `keyword value ...` into the JSON args ipsecd expects. */
 static int site_args(int argc, char **argv, struct json_object *args)
@@ -257,6 +259,21 @@ static int site_args(int argc, char **argv, struct json_object *args)
 			json_object_object_add(args, "license", json_object_new_string(v));
 		} else if (!strcmp(k, "ports")) {
 			json_object_object_add(args, "ports", csv_list(v, true));
+		} else if (!strcmp(k, "lan")) {
+			json_object_object_add(args, "lan", json_object_new_string(v));
+		} else if (!strcmp(k, "ike-lifetime") || !strcmp(k, "child-lifetime") ||
+			   !strcmp(k, "dpd-delay") || !strcmp(k, "dpd-timeout")) {
+			char key[32], *end, *q;
+			long n = strtol(v, &end, 10);
+
+			if (*end || !*v || n < 0)
+				return ctl_err("%s '%s' is not a number of seconds (0 = the gateway's setting)",
+					       k, v);
+			snprintf(key, sizeof(key), "%s", k);
+			for (q = key; *q; q++)
+				if (*q == '-')
+					*q = '_';
+			json_object_object_add(args, key, json_object_new_int64(n));
 		} else if (!strcmp(k, "flow-cap") || !strcmp(k, "device-cap")) {
 			char *end;
 			long n = strtol(v, &end, 10);
@@ -358,10 +375,22 @@ static void print_row(struct json_object *s, const struct column **cols, int n)
 	printf("\n");
 }
 
+/* "N s", or "default" for 0 (the gateway's setting). */
+static const char *secs_or_default(struct json_object *s, const char *key,
+				   char buf[32])
+{
+	long long n = (long long)jint(s, key);
+
+	if (!n)
+		return "default";
+	snprintf(buf, 32, "%lld s", n);
+	return buf;
+}
+
 static void print_site_detail(struct json_object *s)
 {
 	struct json_object *c, *arr;
-	char buf[1024];
+	char buf[1024], b1[32], b2[32], b3[32], b4[32];
 	size_t i;
 	time_t since = jint(s, "status_since");
 
@@ -389,6 +418,11 @@ static void print_site_detail(struct json_object *s)
 	if (json_object_object_get(s, "flows"))
 		printf("  now           %lld flows, %lld endpoints\n",
 		       (long long)jint(s, "flows"), (long long)jint(s, "endpoints"));
+	printf("  lan           %s%s\n", jstr(s, "lan_effective"),
+	       *jstr(s, "lan") ? "" : " (default: private ranges)");
+	printf("  lifetimes     IKE %s, Child %s; DPD delay %s, timeout %s\n",
+	       secs_or_default(s, "ike_lifetime", b1), secs_or_default(s, "child_lifetime", b2),
+	       secs_or_default(s, "dpd_delay", b3), secs_or_default(s, "dpd_timeout", b4));
 	printf("  enabled       %s\n", jstr(s, "enabled"));
 	if (json_object_object_get(s, "psk"))
 		printf("  psk           %s\n", jstr(s, "psk"));
@@ -1065,14 +1099,23 @@ static int sa_list(int argc, char **argv)
 		       " (NAT)" : "", jstr(s, "spi_i"), jstr(s, "spi_r"),
 		       (long long)jint(s, "age"));
 		printf("  %s\n", jstr(s, "proposal"));
+		printf("  rekeys: IKE %lld, Child %lld; DPD sent %lld; last active %llds ago",
+		       (long long)jint(s, "ike_rekeys"), (long long)jint(s, "child_rekeys"),
+		       (long long)jint(s, "dpd_sent"), (long long)jint(s, "last_active"));
+		if (json_object_object_get(s, "rekey_in"))
+			printf("; rekey in %llds, expires in %llds",
+			       (long long)jint(s, "rekey_in"), (long long)jint(s, "expires_in"));
+		printf("\n");
 		if (!json_object_object_get_ex(s, "children", &kids))
 			continue;
 		for (j = 0; j < json_object_array_length(kids); j++) {
 			struct json_object *k = json_object_array_get_idx(kids, j);
 
-			printf("  child %s_i %s_o, %s === %s, %llds\n", jstr(k, "spi_in"),
-			       jstr(k, "spi_out"), jstr(k, "ts_local"), jstr(k, "ts_remote"),
-			       (long long)jint(k, "age"));
+			printf("  child %s_i %s_o %s, reqid %lld, %s === %s, %llds, rekeys %lld\n",
+			       jstr(k, "spi_in"), jstr(k, "spi_out"), jstr(k, "state"),
+			       (long long)jint(k, "reqid"), jstr(k, "ts_local"),
+			       jstr(k, "ts_remote"), (long long)jint(k, "age"),
+			       (long long)jint(k, "rekeys"));
 			printf("    %s\n", jstr(k, "proposal"));
 			printf("    in %lld bytes %lld pkts, out %lld bytes %lld pkts\n",
 			       (long long)jint(k, "bytes_in"), (long long)jint(k, "packets_in"),
@@ -1083,8 +1126,32 @@ static int sa_list(int argc, char **argv)
 	return EXIT_SUCCESS;
 }
 
+/* sa rekey SITE [--ike | --spi SPI]: we initiate the rekey now. */
+static int sa_rekey(int argc, char **argv)
+{
+	struct json_object *args = json_object_new_object(), *resp, *data;
+	int rc;
+
+	if (argc == 2 && !strcmp(argv[1], "--ike")) {
+		json_object_object_add(args, "ike", json_object_new_boolean(true));
+	} else if (argc == 3 && !strcmp(argv[1], "--spi")) {
+		json_object_object_add(args, "spi", json_object_new_string(argv[2]));
+	} else if (argc != 1) {
+		json_object_put(args);
+		return ctl_err("usage: ipsecctl sa rekey SITE [--ike | --spi SPI_IN]");
+	}
+	json_object_object_add(args, "site", json_object_new_string(argv[0]));
+	rc = call("sa.rekey", args, &resp, &data);
+	json_object_put(args);
+	if (rc)
+		return EXIT_FAILURE;
+	json_object_put(resp);
+	return EXIT_SUCCESS;
+}
+
 static const struct cmd sa_cmds[] = {
 	{ "list", sa_list, "list" },
+	{ "rekey", sa_rekey, "rekey SITE [--ike | --spi SPI_IN]" },
 	{ 0 }
 };
 
@@ -1093,13 +1160,32 @@ static int do_sa(int argc, char **argv)
 	return cmd_dispatch(sa_cmds, "sa", argc, argv);
 }
 
+/* shutdown [--teardown]: stop ipsecd, keeping the tunnels unless told. */
+static int do_shutdown(int argc, char **argv)
+{
+	struct json_object *args, *resp, *data;
+	int rc;
+
+	if (argc > 1 || (argc == 1 && strcmp(argv[0], "--teardown")))
+		return ctl_err("usage: ipsecctl shutdown [--teardown]");
+	args = json_object_new_object();
+	json_object_object_add(args, "teardown", json_object_new_boolean(argc == 1));
+	rc = call("shutdown", args, &resp, &data);
+	json_object_put(args);
+	if (rc)
+		return EXIT_FAILURE;
+	json_object_put(resp);
+	return EXIT_SUCCESS;
+}
+
 static const struct cmd top_cmds[] = {
 	{ "site", do_site, "site add|list|show|edit|delete|enable|disable|import|export ..." },
 	{ "pop", do_pop, "pop add|list|show|edit|drain|undrain|delete ..." },
-	{ "sa", do_sa, "sa list" },
+	{ "sa", do_sa, "sa list | sa rekey SITE [--ike | --spi SPI_IN]" },
 	{ "flows", do_flows, "flows SITE [--limit N]" },
 	{ "map", do_map, "map list | map dump NAME" },
 	{ "status", do_status, "status" },
+	{ "shutdown", do_shutdown, "shutdown [--teardown]   (default: tunnels kept)" },
 	{ 0 }
 };
 

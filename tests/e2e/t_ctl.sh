@@ -200,6 +200,25 @@ ctl site export --show-secret >"$T/again.csv"
 cmp -s "$T/all.csv" "$T/again.csv" && ok "export -> import -> export is identical" ||
 	bad "round trip differs: $(diff "$T/all.csv" "$T/again.csv" | head -3)"
 
+echo "### tunnel policy per site: LAN prefixes, lifetimes, DPD"
+ctl site edit branch-two lan 10.8.0.0/16,192.168.8.0/24 ike-lifetime 3600 child-lifetime 600 \
+	dpd-delay 10 dpd-timeout 60 >/dev/null
+S=$(ctl -j site show branch-two)
+check "lan stored" "10.8.0.0/16,192.168.8.0/24" "$(echo "$S" | jq -r .lan)"
+check "lifetimes stored" "3600 600 10 60" \
+	"$(echo "$S" | jq -r '"\(.ike_lifetime) \(.child_lifetime) \(.dpd_delay) \(.dpd_timeout)"')"
+check "default LAN: the private ranges" "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16" \
+	"$(ctl -j site show br3 | jq -r .lan_effective)"
+check "site show prints the lifetimes" \
+	"  lifetimes     IKE 3600 s, Child 600 s; DPD delay 10 s, timeout 60 s" \
+	"$(ctl site show branch-two | grep lifetimes)"
+EXPECT="is not a number of seconds" fails ctl site edit branch-two dpd-delay soon
+EXPECT="is not an IPv4 prefix" fails ctl site edit branch-two lan 10.8.0.0/33
+check "bad edits changed nothing" "10.8.0.0/16,192.168.8.0/24 10" \
+	"$(ctl -j site show branch-two | jq -r '"\(.lan) \(.dpd_delay)"')"
+EXPECT="usage: ipsecctl sa rekey" fails ctl sa rekey
+EXPECT="usage: ipsecctl shutdown" fails ctl shutdown --now
+
 echo "### concurrent clients"
 for i in $(seq 1 8); do
 	( for j in $(seq 1 10); do ctl -j site list --page $((j % 2 + 1)) >/dev/null || exit 1; done ) &
@@ -226,6 +245,14 @@ else
 fi
 check "the delete acknowledged before the kill stuck" gone \
 	"$(ctl site show hq >/dev/null 2>&1 && echo present || echo gone)"
+
+echo "### shutdown over the control socket"
+ctl shutdown >/dev/null
+for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+check "ipsecd stopped on 'ipsecctl shutdown'" stopped \
+	"$(kill -0 "$pid" 2>/dev/null && echo running || echo stopped)"
+check "and said so" 1 "$(grep -c 'shutdown asked over the control socket (tunnels kept)' "$T/log")"
+pid=""
 
 echo "$PASSES passed, $FAILS failed"
 [ "$FAILS" -eq 0 ]
