@@ -222,10 +222,12 @@ static void fail(const char *fmt, ...)
 	failures++;
 }
 
+/* Every failing check names itself here too, whatever printed before. */
 static void result(const char *name, int bad)
 {
 	if (bad) {
 		n_fail++;
+		printf("not ok: %s\n", name);
 	} else {
 		n_pass++;
 		printf("ok: %s\n", name);

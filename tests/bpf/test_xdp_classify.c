@@ -343,6 +343,7 @@ static void run_case(struct xdp_classify_bpf *skel, const struct tcase *t)
 	}
 	if (bad) {
 		n_fail++;
+		printf("not ok: %s\n", t->name);
 	} else {
 		n_pass++;
 		printf("ok: %s\n", t->name);
@@ -402,6 +403,7 @@ static void run_truncations(struct xdp_classify_bpf *skel)
 		}
 		if (!ok) {
 			n_fail++;
+			printf("not ok: %s (truncated)\n", t->name);
 			return;
 		}
 	}
