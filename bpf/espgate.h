@@ -14,12 +14,21 @@
 #ifndef EG_MAX_SITES
 #define EG_MAX_SITES	131072	/* entries in eg_sites and eg_site_ctr */
 #endif
-#ifndef EG_MAX_SPIS
-#define EG_MAX_SPIS	262144	/* inbound ESP SAs over all sites */
+#ifndef EG_SPI_IDX_BITS
+#define EG_SPI_IDX_BITS	18	/* low SPI bits that index eg_spis */
+#endif
+#define EG_MAX_SPIS	(1U << EG_SPI_IDX_BITS)	/* inbound ESP SAs, all sites */
+#ifndef EG_SRC_LOG2
+#define EG_SRC_LOG2	20	/* 2^20 buckets (12 MiB) in eg_src */
 #endif
 #ifndef EG_MAX_VLAN
 #define EG_MAX_VLAN	2	/* 802.1Q / 802.1ad tags we walk */
 #endif
+
+/* ipsecd's defaults for the classifier's IKE limit per site (--ike-rate,
+ * --ike-burst): a handshake is 2-4 packets, more with IKE fragments */
+#define EG_IKE_RATE_DEFAULT	10	/* packets per second, per CPU */
+#define EG_IKE_BURST_DEFAULT	20
 
 /* ---- UDP ports, host order --------------------------------------------- */
 #define EG_PORT_IKE	500
@@ -31,7 +40,8 @@
 
 /* Map names are also the pin file names: at most 15 characters. */
 #define EG_MAP_SITES	"eg_sites"	/* hash: outer saddr -> site */
-#define EG_MAP_SPIS	"eg_spis"	/* hash: inbound SPI -> owning site */
+#define EG_MAP_SPIS	"eg_spis"	/* array: SPI's low bits -> its SA */
+#define EG_MAP_SRC	"eg_src"	/* array: source hash -> its site */
 #define EG_MAP_STATS	"eg_stats"	/* percpu array: reason -> ctr */
 #define EG_MAP_SITE_CTR	"eg_site_ctr"	/* percpu array: site slot -> ctr */
 
@@ -46,17 +56,56 @@ struct eg_site {
 #define EG_SITE_ENABLED	(1U << 0)
 
 /*
- * eg_spis key: __u32 SPI, network byte order, as it appears on the wire.
- * The value repeats the owner's source address and slot so that ESP from a
- * known site costs one hash lookup; ipsecd keeps entries only for SAs of
- * enabled sites (disabling a site deletes its SAs first).
+ * eg_spis is an array indexed by the low EG_SPI_IDX_BITS of the SPI (host
+ * order): ipsecd picks every inbound SPI itself, so it picks one whose
+ * index is free, and ESP from a known site costs one array lookup (which
+ * the verifier inlines) instead of a hash lookup. The entry repeats the
+ * whole SPI (0: free) and the owner's source address, both compared; the
+ * owner's slot spares a second lookup. ipsecd keeps entries only for SAs of
+ * enabled sites (disabling a site deletes its SAs first), writes the spi
+ * word after the others when it adds an entry and before them when it
+ * frees one, and the program reads it first.
  */
 struct eg_spi {
 	__u32 saddr;	/* the owning site's source address, network order */
 	__u32 site_id;	/* the site whose inbound SA owns this SPI */
 	__u32 slot;	/* that site's eg_site_ctr slot */
-	__u32 pad;
+	__u32 spi;	/* the SPI, network order as on the wire; 0: free */
 };
+
+static __inline __u32 eg_spi_idx(__u32 spi_host)
+{
+	return spi_host & (EG_MAX_SPIS - 1);
+}
+
+/*
+ * eg_src: the sites by a hash of their source address, read before eg_sites
+ * so that neither a packet from nobody's address (a spoofed flood) nor a
+ * keepalive or IKE packet from a site costs a hash lookup, only one inlined
+ * array lookup. A bucket is empty (flags 0: no site has an address that
+ * hashes here, drop), holds the one site whose address hashes here
+ * (EG_SRC_ONE: the address, its slot and EG_SITE_ENABLED), or is shared
+ * (EG_SRC_MANY: look in eg_sites). Fibonacci hashing of the address as it
+ * is on the wire; with 100,000 sites 9% of them share a bucket.
+ *
+ * ipsecd changes a bucket in steps that each change either the flags word
+ * alone or only the fields the current flags say to ignore, and the
+ * program reads the flags first: it never acts on a half-written bucket.
+ */
+struct eg_src {
+	__u32 saddr;	/* EG_SRC_ONE: the site's source address */
+	__u32 slot;	/* EG_SRC_ONE: its eg_site_ctr slot */
+	__u32 flags;	/* EG_SRC_ONE or EG_SRC_MANY, | EG_SITE_ENABLED */
+};
+
+#define EG_SRC_ONE	(1U << 30)
+#define EG_SRC_MANY	(1U << 31)
+#define EG_SRC_BUCKETS	(1U << EG_SRC_LOG2)
+
+static __inline __u32 eg_src_hash(__u32 saddr)
+{
+	return (__u32)(saddr * 2654435769U) >> (32 - EG_SRC_LOG2);
+}
 
 /*
  * eg_site_ctr value, one per CPU; userspace sums (max for the times).
@@ -71,6 +120,9 @@ struct eg_site_ctr {
 	__u64 drop_bad_spi;	/* ESP whose SPI is not this site's */
 	__u64 last_alive_ns;	/* bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC
 				 * base) of the last keepalive or IKE packet */
+	__u64 drop_ike_rate;	/* IKE over the site's rate (ike_rate) */
+	__u64 ike_tb_ns;	/* IKE token bucket: last refill (this CPU) */
+	__u64 ike_tokens;	/*   and its tokens, in thousandths */
 };
 
 /* eg_stats value, one per CPU. */
@@ -100,6 +152,7 @@ enum eg_reason {
 	EG_DROP_RAW_ESP,	/* IP proto 50: NAT-T is mandatory */
 	EG_DROP_FRAG_UNKNOWN,	/* non-first fragment, unknown source */
 	EG_DROP_MALFORMED,	/* truncated or inconsistent headers */
+	EG_DROP_IKE_RATE,	/* IKE from a site over its rate (a flood) */
 	EG_REASON_MAX
 };
 
@@ -109,7 +162,7 @@ enum eg_reason {
 	"pass_not_local", "pass_ike", "pass_ike_natt", "pass_esp",	\
 	"pass_frag", "drop_keepalive", "drop_unknown_src",		\
 	"drop_disabled", "drop_bad_spi", "drop_raw_esp",		\
-	"drop_frag_unknown", "drop_malformed" }
+	"drop_frag_unknown", "drop_malformed", "drop_ike_rate" }
 
 /* Reasons below this pass, at or above it drop. */
 #define EG_FIRST_DROP	EG_DROP_KEEPALIVE
@@ -293,10 +346,11 @@ enum eg_in_reason {
 	EG_IN_DROP_LIC_PORT,	/* web gateway: TCP port not 80/443/custom */
 	EG_IN_DROP_FLOW_CAP,	/* new flow beyond the site's flow cap */
 	EG_IN_DROP_DEV_CAP,	/* new device beyond the site's device cap */
-	EG_IN_DROP_TABLE,	/* eg_flows or eg_devs full (POP-wide) */
+	EG_IN_DROP_TABLE,	/* eg_flows or eg_devs full (POP-wide, -E2BIG) */
 	EG_IN_DROP_BUSY,	/* map bucket locked by a userspace delete on
 				 * this CPU (-EBUSY): transient, the sender
 				 * retransmits */
+	EG_IN_DROP_MAP_ERR,	/* the insert failed otherwise: not "full" */
 	EG_IN_REASON_MAX
 };
 
@@ -308,7 +362,7 @@ enum eg_in_reason {
 	"pass_frag", "pass_probe", "drop_no_site", "drop_not_ipv4",	\
 	"drop_malformed", "drop_license_proto", "drop_license_port",	\
 	"drop_flow_cap", "drop_dev_cap", "drop_table_full",		\
-	"drop_table_busy" }
+	"drop_table_busy", "drop_map_error" }
 
 /*
  * eg_in_ctr value, one per CPU; userspace sums (max for the time).

@@ -79,6 +79,15 @@
 #define EFAULT_		14
 #define EEXIST_		17
 #define EBUSY_		16
+#define E2BIG_		7
+
+/* Why an insert into eg_flows or eg_devs failed: only -E2BIG is a full
+ * table (a preallocated map whose free list is empty). */
+static __always_inline int insert_err(int err)
+{
+	return err == -EBUSY_ ? EG_IN_DROP_BUSY :
+	       err == -E2BIG_ ? EG_IN_DROP_TABLE : EG_IN_DROP_MAP_ERR;
+}
 
 /* Knobs set by ipsecd before load (rodata). */
 const volatile struct eg_in_cfg eg_cfg = EG_IN_CFG_DEFAULT;
@@ -348,7 +357,7 @@ dev_touch(struct __sk_buff *skb, struct eg_in_cnt *cnt, struct eg_in_ctr *sc,
 	__sync_fetch_and_add(&cnt->devs, -1);
 	if (err == -EEXIST_)	/* another CPU made it */
 		return 0;
-	return err == -EBUSY_ ? EG_IN_DROP_BUSY : EG_IN_DROP_TABLE;
+	return insert_err(err);
 }
 
 /* Timeout class of a TCP flow after this packet (RST handled before). */
@@ -489,8 +498,7 @@ int tc_inner(struct __sk_buff *skb)
 	__sync_fetch_and_add(&cnt->flows, -1);
 	if (err == -EEXIST_)	/* another CPU created it meanwhile */
 		return in_exit(sc, EG_IN_PASS_FLOW, p.len);
-	return in_exit(sc, err == -EBUSY_ ? EG_IN_DROP_BUSY : EG_IN_DROP_TABLE,
-		       p.len);
+	return in_exit(sc, insert_err(err), p.len);
 }
 
 char LICENSE[] SEC("license") = "GPL";

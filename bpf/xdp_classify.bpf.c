@@ -26,6 +26,12 @@
 
 /* Knobs set by ipsecd before load (rodata). */
 const volatile __u32 local_addr = 0;	/* our IKE address, network order; 0 = any */
+/* IKE packets a site may send per second (per CPU), and in a burst; 0: no
+ * limit. A branch needs a few per handshake; a flood from a site's address
+ * (spoofed, or a broken or hostile box) is cut here, before the socket
+ * queue it would otherwise fill for every other site. */
+const volatile __u32 ike_rate = 0;
+const volatile __u32 ike_burst = 0;
 
 /* eg_sites: outer source address (network order) -> site. Filled by ipsecd. */
 struct {
@@ -35,14 +41,21 @@ struct {
 	__type(value, struct eg_site);
 } eg_sites SEC(".maps");
 
-/* eg_spis: inbound ESP SPI (network order) -> owning site. Filled by ipsecd. */
+/* eg_spis: eg_spi_idx(SPI) -> the inbound SA. Filled by ipsecd. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, EG_MAX_SPIS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, struct eg_spi);
 } eg_spis SEC(".maps");
+
+/* eg_src: the sites by a hash of their source address (espgate.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, EG_SRC_BUCKETS);
+	__type(key, __u32);
+	__type(value, struct eg_src);
+} eg_src SEC(".maps");
 
 /* eg_stats: enum eg_reason -> packets/bytes, per CPU. */
 struct {
@@ -111,6 +124,63 @@ static __always_inline __be16 parse_eth(struct cursor *c)
 	return proto;
 }
 
+#define barrier()	asm volatile("" ::: "memory")
+
+/*
+ * The site whose source address is saddr: 1 and its slot and flags, or 0.
+ * One array lookup, and a hash lookup only for a bucket several sites
+ * share. The flags word is read first, then the fields it vouches for.
+ */
+static __always_inline int site_find(__u32 saddr, __u32 *slot, __u32 *flags)
+{
+	__u32 h = eg_src_hash(saddr), f;
+	struct eg_src *e = bpf_map_lookup_elem(&eg_src, &h);
+	struct eg_site *site;
+
+	if (!e)
+		return 0;
+	f = *(volatile __u32 *)&e->flags;
+	barrier();
+	if (!(f & EG_SRC_MANY)) {
+		if (!(f & EG_SRC_ONE) || e->saddr != saddr)
+			return 0;
+		*slot = e->slot;
+		*flags = f;
+		return 1;
+	}
+	site = bpf_map_lookup_elem(&eg_sites, &saddr);
+	if (!site)
+		return 0;
+	*slot = site->slot;
+	*flags = site->flags;
+	return 1;
+}
+
+/* One token of the site's IKE bucket on this CPU, refilled at ike_rate/s
+ * up to ike_burst (in thousandths of a token: integer arithmetic). */
+static __always_inline int ike_allowed(struct eg_site_ctr *sc)
+{
+	__u64 now, t;
+
+	if (!ike_rate)
+		return 1;
+	now = bpf_ktime_get_coarse_ns();
+	t = now - sc->ike_tb_ns;
+	if (t > 10000000000ULL)		/* 10 s refill the bucket anyway */
+		t = 10000000000ULL;
+	t = sc->ike_tokens + t * ike_rate / 1000000;
+	if (t > (__u64)ike_burst * 1000)
+		t = (__u64)ike_burst * 1000;
+	sc->ike_tb_ns = now;
+	if (t < 1000) {
+		sc->ike_tokens = t;
+		sc->drop_ike_rate++;
+		return 0;
+	}
+	sc->ike_tokens = t - 1000;
+	return 1;
+}
+
 static __always_inline void site_seen(struct eg_site_ctr *sc)
 {
 	sc->last_alive_ns = bpf_ktime_get_coarse_ns();
@@ -123,12 +193,11 @@ int xdp_classify(struct xdp_md *ctx)
 			    .end = (void *)(long)ctx->data_end };
 	__u64 len = ctx->data_end - ctx->data;
 	struct eg_site_ctr *sc;
-	struct eg_site *site;
 	struct iphdr *iph;
 	struct udphdr *udp;
 	__u8 *payload;
 	__u16 frag, dport;
-	__u32 ihl, saddr, slot;
+	__u32 ihl, saddr, slot, sflags;
 	__be16 proto;
 
 	proto = parse_eth(&c);
@@ -161,10 +230,9 @@ int xdp_classify(struct xdp_md *ctx)
 	 * fragment of the same datagram is classified like any packet).
 	 */
 	if (frag & IP_OFFMASK) {
-		site = bpf_map_lookup_elem(&eg_sites, &saddr);
-		if (!site)
+		if (!site_find(saddr, &slot, &sflags))
 			return eg_exit(ctx, EG_DROP_FRAG_UNKNOWN);
-		if (!(site->flags & EG_SITE_ENABLED))
+		if (!(sflags & EG_SITE_ENABLED))
 			return eg_exit(ctx, EG_DROP_DISABLED);
 		return eg_exit(ctx, EG_PASS_FRAG);
 	}
@@ -180,35 +248,39 @@ int xdp_classify(struct xdp_md *ctx)
 
 	payload = (__u8 *)(udp + 1);
 	/*
-	 * ESP-in-UDP first, as it is nearly all the traffic: one lookup by
-	 * SPI answers both "is this SA ours" and "does it belong to the site
-	 * this source is" (RFC 3948 2.2: a non-zero first word is the SPI).
+	 * ESP-in-UDP first, as it is nearly all the traffic: one array
+	 * lookup by SPI answers both "is this SA ours" and "does it belong to
+	 * the site this source is" (RFC 3948 2.2: a non-zero first word is
+	 * the SPI).
 	 */
 	if (dport == EG_PORT_NATT && (void *)payload + 8 <= c.end &&
 	    *(__u32 *)payload != 0 && udp->len != bpf_htons(sizeof(*udp) + 1)) {
 		__u32 spi = *(__u32 *)payload;
-		struct eg_spi *sa = bpf_map_lookup_elem(&eg_spis, &spi);
+		__u32 idx = eg_spi_idx(bpf_ntohl(spi));
+		struct eg_spi *sa = bpf_map_lookup_elem(&eg_spis, &idx);
 
-		if (sa && sa->saddr == saddr) {
-			slot = sa->slot;
-			sc = bpf_map_lookup_elem(&eg_site_ctr, &slot);
-			if (sc) {
-				sc->esp_pkts++;
-				sc->rx_bytes += len;
+		/* the spi word first: it vouches for the rest (espgate.h) */
+		if (sa && *(volatile __u32 *)&sa->spi == spi) {
+			barrier();
+			if (sa->saddr == saddr) {
+				slot = sa->slot;
+				sc = bpf_map_lookup_elem(&eg_site_ctr, &slot);
+				if (sc) {
+					sc->esp_pkts++;
+					sc->rx_bytes += len;
+				}
+				return eg_exit(ctx, EG_PASS_ESP);
 			}
-			return eg_exit(ctx, EG_PASS_ESP);
 		}
 	}
 
 	/* Everything else is judged by the site the source belongs to. */
-	site = bpf_map_lookup_elem(&eg_sites, &saddr);
-	if (!site)
+	if (!site_find(saddr, &slot, &sflags))
 		return eg_exit(ctx, EG_DROP_UNKNOWN_SRC);
-	slot = site->slot;
 	sc = bpf_map_lookup_elem(&eg_site_ctr, &slot);
 	if (!sc)	/* slot out of range: ipsecd bug, fail closed */
 		return eg_exit(ctx, EG_DROP_UNKNOWN_SRC);
-	if (!(site->flags & EG_SITE_ENABLED)) {
+	if (!(sflags & EG_SITE_ENABLED)) {
 		sc->drop_disabled++;
 		return eg_exit(ctx, EG_DROP_DISABLED);
 	}
@@ -217,6 +289,8 @@ int xdp_classify(struct xdp_md *ctx)
 		/* RFC 7296 3.1: IKE header; ipsecd validates the rest. */
 		if ((void *)payload + EG_IKE_HDR_LEN > c.end)
 			return eg_exit(ctx, EG_DROP_MALFORMED);
+		if (!ike_allowed(sc))
+			return eg_exit(ctx, EG_DROP_IKE_RATE);
 		sc->ike_pkts++;
 		sc->rx_bytes += len;
 		site_seen(sc);
@@ -242,6 +316,8 @@ int xdp_classify(struct xdp_md *ctx)
 	if (*(__u32 *)payload == 0) {
 		if ((void *)payload + 4 + EG_IKE_HDR_LEN > c.end)
 			return eg_exit(ctx, EG_DROP_MALFORMED);
+		if (!ike_allowed(sc))
+			return eg_exit(ctx, EG_DROP_IKE_RATE);
 		sc->ike_pkts++;
 		sc->rx_bytes += len;
 		site_seen(sc);

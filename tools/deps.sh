@@ -35,22 +35,31 @@ sqlite3              sqlite3
 libjson-c-dev        -
 libmnl-dev           -
 libcmocka-dev        -
+libsystemd-dev       -
 jq                   jq
 xz-utils             xz
-iproute2             ip bridge tc
+iproute2             ip bridge tc ss
 iputils-ping         ping
 nftables             nft
 conntrack            conntrack
 curl                 curl
 kmod                 kmod depmod modprobe insmod
 procps               sysctl pkill pgrep ps
+systemd              systemd-analyze systemd
 busybox-static       busybox
 qemu-system-x86      qemu-system-x86_64
 strongswan-charon    -
+libstrongswan-standard-plugins -
 strongswan-swanctl   swanctl
 strongswan           -
+libnss3-tools        certutil
+libldns3             -
+libevent-pthreads-2.1-7 -
+libunbound8          -
+libcurl3-nss         -
+libc-bin             ldd getconf
 util-linux           nsenter unshare flock mountpoint switch_root setsid dmesg
-coreutils            cat chmod cp ln readlink cut date dd dirname basename env head id install mkdir mknod mktemp mv od printenv printf rm rmdir seq sha256sum sleep sort stat stty tail tee timeout touch tr true false uname wc
+coreutils            cat chmod cp ln ls readlink cut date dd dirname basename env head id install mkdir mknod mktemp mv od printenv printf rm rmdir seq sha256sum sleep sort stat stty tail tee timeout touch tr true false uname uniq wc
 bash                 bash
 dash                 sh
 grep                 grep

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "datapath.h"
+#include "dp_index.h"
 #include "flows.h"
 #include "espgate.h"
 #include "ipsecctl.h"
@@ -178,6 +179,7 @@ static void ctr_json(struct json_object *o, const struct eg_site_ctr *c)
 	json_object_object_add(o, "keepalives", json_object_new_uint64(c->keepalives));
 	json_object_object_add(o, "drop_disabled", json_object_new_uint64(c->drop_disabled));
 	json_object_object_add(o, "drop_bad_spi", json_object_new_uint64(c->drop_bad_spi));
+	json_object_object_add(o, "drop_ike_rate", json_object_new_uint64(c->drop_ike_rate));
 	json_object_object_add(o, "last_alive_ns", json_object_new_uint64(c->last_alive_ns));
 }
 
@@ -248,37 +250,115 @@ static int dump_sites(int fd, bool with_ctr, struct names *nm)
 	return EXIT_SUCCESS;
 }
 
+struct spi_dump {
+	struct json_object *arr;
+	struct names *nm;
+};
+
+static int spi_row(const struct eg_spi *v, void *arg)
+{
+	struct spi_dump *d = arg;
+	char spi[16], ip[INET_ADDRSTRLEN];
+
+	snprintf(spi, sizeof(spi), "0x%08x", ntohl(v->spi));
+	if (g.json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "spi", json_object_new_string(spi));
+		json_object_object_add(o, "index", json_object_new_int64(eg_spi_idx(ntohl(v->spi))));
+		json_object_object_add(o, "site", json_object_new_string(names_get(d->nm, v->site_id)));
+		json_object_object_add(o, "site_id", json_object_new_int64(v->site_id));
+		json_object_object_add(o, "source_ip", json_object_new_string(ip4(v->saddr, ip)));
+		json_object_array_add(d->arr, o);
+	} else {
+		printf("%-10s %7u %-20s %8u %s\n", spi, eg_spi_idx(ntohl(v->spi)),
+		       names_get(d->nm, v->site_id), v->site_id, ip4(v->saddr, ip));
+	}
+	return 0;
+}
+
 static int dump_spis(int fd, struct names *nm)
 {
-	struct json_object *arr = json_object_new_array();
-	__u32 key, next, *prev = NULL;
+	struct spi_dump d = { .arr = json_object_new_array(), .nm = nm };
+	int err;
 
 	if (!g.json)
-		printf("%-10s %-20s %s\n", "SPI", "SITE", "SITE ID");
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		struct eg_spi v;
-		char spi[16];
+		printf("%-10s %7s %-20s %8s %s\n", "SPI", "INDEX", "SITE", "SITE ID", "SOURCE IP");
+	err = eg_spis_walk(fd, spi_row, &d);
+	if (err)
+		fprintf(stderr, "ipsecctl: reading %s: %s\n", EG_MAP_SPIS, strerror(-err));
+	else if (g.json)
+		print_json(d.arr);
+	json_object_put(d.arr);
+	return err ? EXIT_FAILURE : EXIT_SUCCESS;
+}
 
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &v))
-			continue;
-		snprintf(spi, sizeof(spi), "0x%08x", ntohl(key));
-		if (g.json) {
-			struct json_object *o = json_object_new_object();
+/* eg_src: the buckets in use, read whole in a few batches. */
+static int dump_src(int fd, struct names *nm)
+{
+	enum { CHUNK = 65536 };
+	struct json_object *arr = json_object_new_array();
+	struct eg_src *v = malloc(CHUNK * sizeof(*v));
+	__u32 *k = malloc(CHUNK * sizeof(*k)), last = 0, done = 0, cnt, i;
+	int err = 0;
 
-			json_object_object_add(o, "spi", json_object_new_string(spi));
-			json_object_object_add(o, "site", json_object_new_string(names_get(nm, v.site_id)));
-			json_object_object_add(o, "site_id", json_object_new_int64(v.site_id));
-			json_object_array_add(arr, o);
-		} else {
-			printf("%-10s %-20s %u\n", spi, names_get(nm, v.site_id), v.site_id);
-		}
+	(void)nm;
+	if (!v || !k) {
+		err = -ENOMEM;
+		goto out;
 	}
-	if (g.json)
+	if (!g.json)
+		printf("%-8s %-7s %-15s %6s %s\n", "BUCKET", "HOLDS", "SOURCE IP", "SLOT", "FLAGS");
+	while (done < EG_SRC_BUCKETS) {
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+		cnt = CHUNK;
+		if (bpf_map_lookup_batch(fd, done ? &last : NULL, &last, k, v, &cnt, &opts) &&
+		    errno != ENOENT) {
+			err = -errno;
+			break;
+		}
+		if (!cnt)
+			break;
+		for (i = 0; i < cnt; i++) {
+			const struct eg_src *e = &v[i];
+			int one = !(e->flags & EG_SRC_MANY);
+			char ip[INET_ADDRSTRLEN];
+
+			if (!(e->flags & (EG_SRC_ONE | EG_SRC_MANY)))
+				continue;
+			if (g.json) {
+				struct json_object *o = json_object_new_object();
+
+				json_object_object_add(o, "bucket", json_object_new_int64(k[i]));
+				json_object_object_add(o, "holds",
+						       json_object_new_string(one ? "one" : "shared"));
+				if (one) {
+					json_object_object_add(o, "source_ip",
+							       json_object_new_string(ip4(e->saddr, ip)));
+					json_object_object_add(o, "slot", json_object_new_int64(e->slot));
+					json_object_object_add(o, "enabled",
+							       json_object_new_boolean(e->flags & EG_SITE_ENABLED));
+				}
+				json_object_array_add(arr, o);
+			} else if (one) {
+				printf("%-8u %-7s %-15s %6u %s\n", k[i], "one", ip4(e->saddr, ip),
+				       e->slot, e->flags & EG_SITE_ENABLED ? "enabled" : "disabled");
+			} else {
+				printf("%-8u %-7s %-15s %6s %s\n", k[i], "shared", "(eg_sites)", "-", "-");
+			}
+		}
+		done += cnt;
+	}
+	if (!err && g.json)
 		print_json(arr);
+out:
+	if (err)
+		fprintf(stderr, "ipsecctl: reading %s: %s\n", EG_MAP_SRC, strerror(-err));
 	json_object_put(arr);
-	return EXIT_SUCCESS;
+	free(v);
+	free(k);
+	return err ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
 static int dump_reasons(int fd, const char *const *names, __u32 n,
@@ -544,6 +624,8 @@ static int map_dump(int argc, char **argv)
 		rc = dump_sites(open_map(EG_MAP_SITES, &info), true, &nm);
 	else if (!strcmp(argv[0], EG_MAP_SPIS))
 		rc = dump_spis(fd, &nm);
+	else if (!strcmp(argv[0], EG_MAP_SRC))
+		rc = dump_src(fd, &nm);
 	else if (!strcmp(argv[0], EG_MAP_STATS))
 		rc = dump_stats(fd);
 	else if (!strcmp(argv[0], EG_MAP_IN_STATS)) {

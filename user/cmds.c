@@ -308,6 +308,7 @@ static struct json_object *site_json(struct ipsecd *d,
 		json_object_object_add(c, "keepalives", json_object_new_uint64(ctr.keepalives));
 		json_object_object_add(c, "drop_disabled", json_object_new_uint64(ctr.drop_disabled));
 		json_object_object_add(c, "drop_bad_spi", json_object_new_uint64(ctr.drop_bad_spi));
+		json_object_object_add(c, "drop_ike_rate", json_object_new_uint64(ctr.drop_ike_rate));
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (ctr.last_alive_ns)
 			json_object_object_add(c, "last_alive_secs_ago",
@@ -1077,6 +1078,7 @@ static int cmd_sa_rekey(struct cmd_ctx *c)
 	struct json_object *v;
 	const char *name, *spi;
 	uint32_t spi_in = 0;
+	int64_t site_id;
 	int rc;
 
 	if ((rc = need_str(c, "site", &name)))
@@ -1086,9 +1088,10 @@ static int cmd_sa_rekey(struct cmd_ctx *c)
 	rc = eg_site_get(c->d->st, name, &s, &c->err);
 	if (rc)
 		return rc;
+	site_id = s.id;		/* eg_site_clear() zeroes the whole record */
 	eg_site_clear(&s);
 	if ((v = arg_get(c, "ike")) && json_object_get_boolean(v)) {
-		rc = ike_rekey_ike_now(eg_tunnels_ike(c->d->tun), s.id);
+		rc = ike_rekey_ike_now(eg_tunnels_ike(c->d->tun), site_id);
 		if (rc)
 			return eg_fail(&c->err, -rc, "site '%s' has no established IKE SA",
 				       name);
@@ -1102,7 +1105,7 @@ static int cmd_sa_rekey(struct cmd_ctx *c)
 			return eg_fail(&c->err, EINVAL, "SPI '%s' is not 8 hex digits", spi);
 		spi_in = htonl((uint32_t)x);
 	}
-	rc = ike_rekey_child_now(eg_tunnels_ike(c->d->tun), s.id, spi_in);
+	rc = ike_rekey_child_now(eg_tunnels_ike(c->d->tun), site_id, spi_in);
 	if (rc)
 		return eg_fail(&c->err, -rc, "site '%s' has no such installed Child SA",
 			       name);
@@ -1149,18 +1152,34 @@ static int cmd_status(struct cmd_ctx *c)
 			{ "deletes_rx", s->deletes_rx }, { "deletes_tx", s->deletes_tx },
 			{ "expired", s->expired }, { "init_too_big", s->init_too_big },
 			{ "init_half_open_full", s->init_half_open_full },
+			{ "init_cookie_sent", s->init_cookie_sent },
+			{ "init_cookie_bad", s->init_cookie_bad },
+			{ "init_src_limited", s->init_src_limited },
+			{ "dh_keygens", s->dh_keygens }, { "dh_reused", s->dh_reused },
+			{ "frag_rx", s->frag_rx }, { "frag_reassembled", s->frag_reassembled },
+			{ "frag_tx", s->frag_tx }, { "frag_dropped", s->frag_dropped },
+			{ "init_offloaded", s->init_offloaded },
+			{ "init_inline", s->init_inline }, { "init_stale", s->init_stale },
 			{ "resend_limited", s->resend_limited },
 			{ "ike_rekeys", s->ike_rekeys }, { "child_rekeys", s->child_rekeys },
 			{ "rekey_collisions", s->rekey_collisions },
 			{ "dpd_sent", s->dpd_sent }, { "dpd_dead", s->dpd_dead },
 			{ "req_retransmits", s->req_retransmits },
 			{ "req_timeouts", s->req_timeouts }, { "replaced", s->replaced },
-			{ "nat_moves", s->nat_moves },
+			{ "nat_moves", s->nat_moves }, { "resumed", s->resumed },
+			{ "resume_failed", s->resume_failed }, { "saved", s->saved },
+			{ "save_failed", s->save_failed },
 		};
 		unsigned i;
 
 		for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 			json_object_object_add(k, f[i].n, json_object_new_uint64(f[i].v));
+		{
+			unsigned half, all = ike_sa_count(eg_tunnels_ike(d->tun), &half);
+
+			json_object_object_add(k, "sas", json_object_new_uint64(all));
+			json_object_object_add(k, "half_open", json_object_new_uint64(half));
+		}
 		json_object_object_add(o, "ike", k);
 	}
 	*c->data = o;

@@ -76,18 +76,17 @@ static int out_append(struct ctl_client *c, const char *s, size_t n)
 	return 0;
 }
 
-/* Run one request line through the handler and queue the answer. */
-static int handle_line(struct ctl_client *c, const char *line, size_t len)
+struct json_object *eg_ctl_answer(eg_ctl_handler h, void *arg, const char *line,
+				  size_t len)
 {
 	struct json_object *req, *resp, *data = NULL, *cmd, *args = NULL;
 	struct json_tokener *tok;
 	char err[512] = "";
-	const char *txt;
 	int rc;
 
 	tok = json_tokener_new();
 	if (!tok)
-		return -ENOMEM;
+		return NULL;
 	req = json_tokener_parse_ex(tok, line, len);
 	if (!req || json_tokener_get_error(tok) != json_tokener_success) {
 		snprintf(err, sizeof(err), "request is not valid JSON: %s",
@@ -104,32 +103,40 @@ static int handle_line(struct ctl_client *c, const char *line, size_t len)
 			snprintf(err, sizeof(err), "\"args\" must be an object");
 			rc = -EINVAL;
 		} else {
-			rc = c->ctl->handler(c->ctl->arg,
-					     json_object_get_string(cmd), args,
-					     &data, err, sizeof(err));
+			rc = h(arg, json_object_get_string(cmd), args, &data, err,
+			       sizeof(err));
 		}
 	}
 	json_tokener_free(tok);
 
 	resp = json_object_new_object();
 	json_object_object_add(resp, "ok", json_object_new_boolean(rc == 0));
-	if (rc == 0) {
-		if (data)
-			json_object_object_add(resp, "data", data);
-	} else {
-		/* a failure may carry details, e.g. every bad line of an import */
-		if (data)
-			json_object_object_add(resp, "data", data);
+	/* a failure may carry details, e.g. every bad line of an import */
+	if (data)
+		json_object_object_add(resp, "data", data);
+	if (rc) {
 		if (!err[0])
 			snprintf(err, sizeof(err), "%s", strerror(-rc));
 		json_object_object_add(resp, "error", json_object_new_string(err));
 	}
+	json_object_put(req);
+	return resp;
+}
+
+/* Run one request line through the handler and queue the answer. */
+static int handle_line(struct ctl_client *c, const char *line, size_t len)
+{
+	struct json_object *resp = eg_ctl_answer(c->ctl->handler, c->ctl->arg, line, len);
+	const char *txt;
+	int rc;
+
+	if (!resp)
+		return -ENOMEM;
 	txt = json_object_to_json_string_ext(resp, JSON_C_TO_STRING_PLAIN);
 	rc = out_append(c, txt, strlen(txt));
 	if (!rc)
 		rc = out_append(c, "\n", 1);
 	json_object_put(resp);
-	json_object_put(req);
 	return rc;
 }
 

@@ -32,6 +32,10 @@ struct eg_ctl;
 int eg_ctl_open(struct eg_ctl **ctl, int epfd, const char *path,
 		eg_ctl_handler h, void *arg);
 void eg_ctl_close(struct eg_ctl *ctl);
+/* One request line, {"cmd": "...", "args": {...}}, through h: the answer,
+ * {"ok": ..., "data"?: ..., "error"?: "..."} (NULL: out of memory). */
+struct json_object *eg_ctl_answer(eg_ctl_handler h, void *arg, const char *line,
+				  size_t len);
 
 /* Client side (ipsecctl, tests): one request, one answer. */
 int eg_ctl_call(const char *path, const char *cmd, struct json_object *args,

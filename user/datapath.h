@@ -5,7 +5,8 @@
  *
  * The BPF maps are the index: a site's counter slot lives in its eg_sites
  * value, so nothing here mirrors the map in memory except the bitmap of
- * free slots.
+ * free slots and the two indexes of dp_index.h (taken SPI indexes, sites
+ * per source filter bit).
  */
 #ifndef EG_DATAPATH_H
 #define EG_DATAPATH_H
@@ -23,12 +24,25 @@ struct eg_dp_opts {
 	const char *pin_root;	/* default EG_PIN_ROOT */
 	uint32_t local_addr;	/* network order; 0 = any */
 	bool force_generic;	/* skip the native attempt */
+	uint32_t ike_rate;	/* IKE packets/s per site and CPU; 0: no limit */
+	uint32_t ike_burst;	/*   and the burst over it */
 	struct eg_in_cfg inner;	/* the inner program's defaults (caps, timeouts) */
 };
 
+/* Load the programs and make the maps, or take over the ones a previous
+ * ipsecd left pinned under pin_root if this build defines them the same
+ * (their counters, flows and entries carry on; eg_dp_sites_load and
+ * eg_dp_carry_prune then drop what is no longer ours). The classifier is
+ * not on the interface yet: fill the maps first, then eg_dp_attach(). */
 int eg_dp_open(struct eg_dp **dp, const struct eg_dp_opts *o);
-/* Detach, unpin, free. */
-void eg_dp_close(struct eg_dp *dp);
+/* Put the classifier on the interface (native, else generic unless
+ * force_generic), replacing one a previous ipsecd left in one atomic
+ * step. Nothing to do without an interface. */
+int eg_dp_attach(struct eg_dp *dp, bool force_generic);
+/* Detach, unpin, free; keep_xdp (a restart): the classifier stays on the
+ * interface and the maps pinned, filtering as they are, until the next
+ * ipsecd takes them over and replaces it. */
+void eg_dp_close(struct eg_dp *dp, bool keep_xdp);
 /* "native" or "generic" (skb) once attached, "none" otherwise. */
 const char *eg_dp_mode(const struct eg_dp *dp);
 
@@ -46,9 +60,11 @@ typedef void (*eg_dp_site_cb)(uint32_t saddr, const struct eg_site *s,
 			      const struct eg_site_ctr *c, void *arg);
 int eg_dp_site_walk(struct eg_dp *dp, eg_dp_site_cb cb, void *arg);
 /*
- * Load many sites into an EMPTY eg_sites at once (start-up): slots are
- * given out in order and returned in slots[]; batched map updates, so
- * 100,000 sites cost a handful of syscalls instead of 200,000.
+ * Load the store's sites into eg_sites at start-up: a site a carried-over
+ * map already holds (same source IP and id) keeps its slot and counters,
+ * entries the store no longer has are removed; the others get slots in
+ * order; the slots come back in v[].slot. Batched map updates, so 100,000
+ * sites cost a handful of syscalls instead of 200,000.
  */
 struct eg_dp_site_init {
 	uint32_t saddr;		/* network order */
@@ -59,9 +75,19 @@ struct eg_dp_site_init {
 int eg_dp_sites_load(struct eg_dp *dp, struct eg_dp_site_init *v, size_t n);
 /* Remove the site; its counter slot is zeroed and freed. */
 int eg_dp_site_del(struct eg_dp *dp, uint32_t saddr);
-/* Inbound SPIs (network order) of the enabled site at saddr. */
+/* A new inbound SPI (network order) whose eg_spis index is free
+ * (eg_spi_index_pick); then add it with the site at saddr (enabled), or
+ * delete it. An add finds its index taken by another SPI: -EEXIST. */
+int eg_dp_spi_pick(struct eg_dp *dp, uint32_t *spi);
 int eg_dp_spi_add(struct eg_dp *dp, uint32_t spi, uint32_t saddr);
 int eg_dp_spi_del(struct eg_dp *dp, uint32_t spi);
+/*
+ * After a restart resumed its tunnels on maps carried over from the
+ * previous ipsecd: remove the eg_spis entries whose SPI is not in live
+ * (sorted; the inbound SPIs of every Child SA now known) and the
+ * eg_ifsite entries of interfaces that are gone. Nothing on fresh maps.
+ */
+int eg_dp_carry_prune(struct eg_dp *dp, const uint32_t *live, size_t n);
 
 /* Per-site counters summed over CPUs (last_alive_ns: the latest). */
 int eg_dp_site_counters(struct eg_dp *dp, uint32_t saddr,

@@ -243,6 +243,8 @@ static void follow_port(struct ike_ctx *ctx, struct ike_sa *sa,
 	bool moved = sa->peer_port != port && sa->state != IKE_S_HALF_OPEN &&
 		     local_port == NATT_PORT && sa->local_port == NATT_PORT;
 
+	if (sa->peer_port != port || sa->local_port != local_port)
+		sa->dirty = true;
 	sa->peer_port = port;
 	sa->local_port = local_port;
 	if (moved && ike_sa_tunnels(sa)) {
@@ -264,7 +266,7 @@ static void input_sk(struct ike_ctx *ctx, const struct ikev2_msghdr *h,
 	struct ikev2_msg m, inner;
 	struct ike_sk_keys sk;
 	struct ike_sa *sa;
-	uint8_t our_spi[IKE_SPI_LEN], *plain, first;
+	uint8_t our_spi[IKE_SPI_LEN], *plain, first, hash[16];
 	size_t plen;
 	int err;
 
@@ -298,21 +300,23 @@ static void input_sk(struct ike_ctx *ctx, const struct ikev2_msghdr *h,
 		ctx->st.rx_bad++;
 		return;
 	}
-	if (m.pld[m.sk].type != IKEV2_PLD_SK) {
-		/* SKF: we announce no fragmentation (RFC 7383 2.5) */
-		pr_debug("site '%s': IKE fragment, not negotiated: dropped",
-			 sa->site_name);
-		ctx->st.rx_bad++;
-		return;
-	}
-	/* ICV first, in constant time; an unauthenticated message is dropped. */
-	ike_keys_sk(&sa->keys, !sa->we_initiated, &sk);
-	if (ike_sk_open(&sk, buf, len, m.sk_off, ctx->plain, sizeof(ctx->plain),
-			&plain, &plen, &first)) {
-		pr_debug("site '%s': message %u fails integrity, dropped",
-			 sa->site_name, h->msgid);
-		ctx->st.rx_bad++;
-		return;
+	if (m.pld[m.sk].type == IKEV2_PLD_SKF) {
+		/* a fragment (RFC 7383): on when the message is complete */
+		if (frag_input(ctx, sa, h, &m, buf, len, &plain, &plen, &first,
+			       hash) <= 0)
+			return;
+	} else {
+		/* ICV first, in constant time; unauthenticated: dropped */
+		ike_keys_sk(&sa->keys, !sa->we_initiated, &sk);
+		if (ike_sk_open(&sk, buf, len, m.sk_off, ctx->plain,
+				sizeof(ctx->plain), &plain, &plen, &first)) {
+			pr_debug("site '%s': message %u fails integrity, dropped",
+				 sa->site_name, h->msgid);
+			ctx->st.rx_bad++;
+			return;
+		}
+		if (!response)
+			req_hash(buf, len, hash);
 	}
 	/*
 	 * Authenticated: follow the peer's port (NAT-T floats to 4500 after
@@ -320,6 +324,7 @@ static void input_sk(struct ike_ctx *ctx, const struct ikev2_msghdr *h,
 	 * request came from (2.11).
 	 */
 	follow_port(ctx, sa, local_port, port);
+	sa->dirty = true;	/* message IDs, the cached answer, what follows */
 	sa->rx_msgs++;
 	sa->last_rx = ctx->now;
 	sa_alive(ctx, sa);
@@ -339,7 +344,8 @@ static void input_sk(struct ike_ctx *ctx, const struct ikev2_msghdr *h,
 		return;
 	}
 	sa->next_msgid++;
-	req_hash(buf, len, ctx->held_hash);
+	/* of the datagram (of fragment 1, 7383 2.6.1) a retransmit repeats */
+	memcpy(ctx->held_hash, hash, sizeof(ctx->held_hash));
 	if (err) {
 		uint8_t t = inner.unsup_type;
 		struct ikev2_buf rsp;
@@ -515,11 +521,15 @@ void ike_tick(struct ike_ctx *ctx)
 	struct ike_sa *sa, *next;
 
 	ike_clock(ctx);
+	ike_cookie_tick(ctx);
+	ike_dh_reuse_tick(ctx);
 	for (sa = ctx->sas; sa; sa = next) {
 		next = sa->next;
+		frags_tick(ctx, sa);
 		sa_timers(ctx, sa);
 	}
 	sa_reap(ctx);
+	ike_persist_flush(ctx);
 }
 
 /* ---- context ------------------------------------------------------------------------ */
@@ -529,12 +539,26 @@ int ike_ctx_new(struct ike_ctx **out, const struct ike_env *env,
 {
 	struct ike_cfg def = IKE_CFG_DEFAULT;
 	struct ike_ctx *ctx = calloc(1, sizeof(*ctx));
+	int err;
 
 	if (!ctx)
 		return -ENOMEM;
 	ctx->env = *env;
 	ctx->cfg = cfg ? *cfg : def;
 	ike_clock(ctx);
+	if (ike_cookie_init(ctx)) {
+		ike_cookie_free(ctx);
+		free(ctx);
+		return -ENOMEM;
+	}
+	err = ike_workers_start(ctx);
+	if (err) {
+		pr_err("IKE worker threads: %s", strerror(-err));
+		ike_workers_stop(ctx);
+		ike_cookie_free(ctx);
+		free(ctx);
+		return err;
+	}
 	*out = ctx;
 	return 0;
 }
@@ -545,7 +569,13 @@ void ike_ctx_free(struct ike_ctx *ctx, bool teardown)
 
 	if (!ctx)
 		return;
+	ike_workers_stop(ctx);		/* results in flight are wiped */
 	ike_clock(ctx);
+	if (!teardown) {
+		/* a restart: the next ipsecd resumes from these records */
+		ike_persist_flush(ctx);
+		ctx->keeping = true;
+	}
 	while ((sa = ctx->sas)) {
 		if (teardown) {
 			if (sa->state == IKE_S_ESTABLISHED)
@@ -559,5 +589,7 @@ void ike_ctx_free(struct ike_ctx *ctx, bool teardown)
 	OPENSSL_cleanse(ctx->plain, sizeof(ctx->plain));
 	OPENSSL_cleanse(ctx->held, sizeof(ctx->held));
 	OPENSSL_cleanse(ctx->out, sizeof(ctx->out));
+	ike_cookie_free(ctx);
+	ike_dh_reuse_free(ctx);
 	free(ctx);
 }

@@ -49,13 +49,22 @@ struct ike_cfg {
 	uint32_t max_half_open;		/* beyond: IKE_SA_INIT dropped */
 	uint32_t auth_lifetime;		/* s sent in AUTH_LIFETIME; 0: none */
 	uint32_t retransmit_base_ms;	/* first retransmit of our requests */
+	/* half-open SAs, counted at their DH cost (MODP-2048 = 1) */
+	uint32_t cookie_threshold;	/* from which cookies (2.6) */
+	uint32_t cookie_rotate;		/* s between cookie secrets */
+	uint32_t max_half_open_src;	/* of one address, each kind */
+	uint32_t dh_reuse;		/* s our IKE_SA_INIT key pair lives; 0: one each */
+	uint32_t frag_size;		/* IKE fragments' IP packets; 0: not offered */
+	uint32_t workers;		/* threads for IKE_SA_INIT's DH; 0: inline */
 };
 
 #define IKE_CFG_DEFAULT {						\
 	.ike_lifetime = 24 * 3600, .child_lifetime = 2 * 3600,		\
 	.dpd_delay = 30, .dpd_timeout = 150, .half_open = 30,		\
 	.max_half_open = 10000, .auth_lifetime = 0,			\
-	.retransmit_base_ms = 2000,					\
+	.retransmit_base_ms = 2000, .cookie_threshold = 1000,		\
+	.cookie_rotate = 300, .max_half_open_src = 20,			\
+	.dh_reuse = 30, .frag_size = 1280,				\
 }
 
 enum ike_state {
@@ -94,8 +103,16 @@ struct ike_child {
 	uint64_t gone_at;		/* REKEYED: delete it ourselves then */
 	uint32_t rekeys;		/* rekeys of this tunnel so far */
 	uint32_t successor;		/* REKEYED: spi_in of the new one */
+	uint32_t predecessor;		/* spi_in of the Child SA it rekeyed */
 	bool del_pending;		/* our DELETE for it is to be sent */
+	/* Responder of a rekey: the outbound keys, held until the old Child
+	 * SA goes (the initiator has the new inbound SA by then: 2.8), so
+	 * nothing we send meets a peer that cannot decrypt it yet. */
+	struct ike_child_keys *out_keys;
 };
+
+#define IKE_DIR_IN	1u
+#define IKE_DIR_OUT	2u
 
 /* A site's policy as the engine applies it, read at IKE_SA_INIT/IKE_AUTH. */
 struct ike_site_pol {
@@ -106,6 +123,7 @@ struct ike_site_pol {
 };
 
 struct ike_req;
+struct ike_frags;
 
 struct ike_sa {
 	struct ike_sa *next, *prev;	/* all live SAs; dead ones on a list */
@@ -161,6 +179,18 @@ struct ike_sa {
 	uint32_t announce[IKE_CHILD_SLOTS];
 	uint8_t n_announce;
 	struct ike_child *child[IKE_CHILD_SLOTS];
+	/* persistence (ike_persist.c): changed since last saved; in the store */
+	bool dirty, saved;
+	/* ike_cookie.c: while half-open, counted for this source address,
+	 * with or without a valid cookie, at the cost of its DH group */
+	uint32_t ho_addr;
+	bool cookie_ok;
+	uint8_t ho_cost;
+	/* ike_frag.c: fragmentation negotiated (RFC 7383); a message coming
+	 * in fragments */
+	bool frag;
+	struct ike_frags *frags;
+	uint64_t job;			/* ike_workers.c: computing its keys */
 };
 
 /* What the engine needs from its host. Every hook returns 0 or -errno. */
@@ -181,11 +211,15 @@ struct ike_env {
 	/*
 	 * Install / remove a Child SA in the kernel and the XDP SPI map.
 	 * keys->encr_i/integ_i protect what the peer sends us (inbound),
-	 * encr_r/integ_r what we send (outbound), whoever initiated.
+	 * encr_r/integ_r what we send (outbound), whoever initiated. dirs:
+	 * IKE_DIR_IN (with its policies, routes, XDP SPI) and/or IKE_DIR_OUT;
+	 * the responder of a rekey installs the outbound half later, when
+	 * the old Child SA is gone. child_remove removes what c->out_keys
+	 * says is in: no outbound SA while they are still held.
 	 */
 	int (*child_install)(void *arg, const struct ike_sa *sa,
 			     const struct ike_child *c,
-			     const struct ike_child_keys *keys);
+			     const struct ike_child_keys *keys, unsigned dirs);
 	void (*child_remove)(void *arg, const struct ike_sa *sa,
 			     const struct ike_child *c);
 	/* Pick a fresh inbound SPI (network order) for a site. */
@@ -199,17 +233,38 @@ struct ike_env {
 	int (*site_rx)(void *arg, const struct ike_sa *sa, uint64_t *pkts);
 	/* Monotonic clock in ms; NULL: CLOCK_MONOTONIC. */
 	uint64_t (*now_ms)(void *arg);
+	/*
+	 * Persistence, for a restart that keeps the tunnels (ike_persist.c).
+	 * May be NULL: nothing is kept. sa_save stores an established SA's
+	 * record under our SPI (rec NULL: forget it); it is called between
+	 * save_batch(true) and save_batch(false), once a second at most.
+	 * child_adopt takes over a resumed Child SA that the kernel still has
+	 * (its SAs, policies, routes, XDP SPI), like child_install without
+	 * keys; -errno if the kernel lost it.
+	 */
+	int (*sa_save)(void *arg, const uint8_t spi[IKE_SPI_LEN], int64_t site_id,
+		       const uint8_t *rec, size_t len);
+	void (*save_batch)(void *arg, bool begin);
+	int (*child_adopt)(void *arg, const struct ike_sa *sa,
+			   const struct ike_child *c);
 };
 
 struct ike_stats {
 	uint64_t rx, rx_dropped, rx_bad, ikev1, retransmits, resend_limited;
 	uint64_t init_ok, init_no_proposal, init_invalid_ke, init_refused;
 	uint64_t init_too_big, init_half_open_full;
+	uint64_t init_cookie_sent, init_cookie_bad, init_src_limited;
+	uint64_t dh_keygens, dh_reused;	/* IKE_SA_INIT key pairs made, reused */
+	uint64_t frag_rx, frag_reassembled, frag_tx, frag_dropped;
+	/* IKE_SA_INIT: to a worker, here with the worker's ring full, results
+	 * for an SA gone meanwhile */
+	uint64_t init_offloaded, init_inline, init_stale;
 	uint64_t auth_ok, auth_failed, child_ok, child_failed;
 	uint64_t deletes_rx, deletes_tx, expired;
 	uint64_t ike_rekeys, child_rekeys, rekey_collisions;
 	uint64_t dpd_sent, dpd_dead, req_retransmits, req_timeouts;
 	uint64_t replaced, nat_moves;
+	uint64_t resumed, resume_failed, saved, save_failed;
 };
 
 struct ike_ctx;
@@ -228,6 +283,10 @@ void ike_input(struct ike_ctx *ctx, uint16_t local_port, uint32_t addr,
 	       uint16_t port, const uint8_t *buf, size_t len);
 /* Periodic work (timers: half-open, DPD, lifetimes, retransmits). */
 void ike_tick(struct ike_ctx *ctx);
+/* With cfg.workers: the fd that is readable when IKE_SA_INIT results are
+ * in (-1 without), and what to call then: the answers go out. */
+int ike_worker_fd(const struct ike_ctx *ctx);
+void ike_workers_poll(struct ike_ctx *ctx);
 /* Tear down every SA of a site, telling the peer (site disabled/deleted). */
 unsigned ike_site_down(struct ike_ctx *ctx, int64_t site_id, const char *why);
 
@@ -245,6 +304,19 @@ int ike_child_mapping(struct ike_ctx *ctx, uint32_t spi_in, uint32_t addr,
  * spi_in (0: every Child SA), or of its IKE SA. */
 int ike_rekey_child_now(struct ike_ctx *ctx, int64_t site_id, uint32_t spi_in);
 int ike_rekey_ike_now(struct ike_ctx *ctx, int64_t site_id);
+
+/*
+ * Restart without outage (ike_persist.c). ike_persist_flush() saves what
+ * changed (ike_tick() does it; call it before a stop that keeps the
+ * tunnels). ike_resume() brings back one saved SA, downtime_ms after it
+ * was saved: -EINVAL for a record that does not parse, -ENOENT when its
+ * site is gone; its Child SAs that the kernel lost are dropped and
+ * announced to the peer with DELETE.
+ */
+#define IKE_PERSIST_MAX	12288	/* bytes of one saved SA, at most */
+void ike_persist_flush(struct ike_ctx *ctx);
+int ike_resume(struct ike_ctx *ctx, const uint8_t *rec, size_t len,
+	       uint64_t downtime_ms);
 
 const struct ike_stats *ike_get_stats(const struct ike_ctx *ctx);
 const struct ike_cfg *ike_get_cfg(const struct ike_ctx *ctx);

@@ -203,8 +203,9 @@ static int child_install(struct ike_ctx *ctx, struct ike_sa *sa,
 			 struct ike_child *tmpl, const uint8_t *gir,
 			 size_t gir_len, const uint8_t *ni, size_t ni_len,
 			 const uint8_t *nr, size_t nr_len, bool we_initiated,
-			 struct ike_child **out)
+			 bool out_later, struct ike_child **out)
 {
+	unsigned dirs = IKE_DIR_IN | IKE_DIR_OUT;
 	struct ike_suite cs = { .encr = tmpl->prop.encr,
 				.encr_key_bits = tmpl->prop.encr_keylen,
 				.integ = tmpl->prop.integ };
@@ -224,7 +225,11 @@ static int child_install(struct ike_ctx *ctx, struct ike_sa *sa,
 	if (!err) {
 		if (we_initiated)
 			keys_inbound_first(&ck);
-		err = ctx->env.child_install(ctx->env.arg, sa, c, &ck);
+		if (out_later && (c->out_keys = malloc(sizeof(ck)))) {
+			*c->out_keys = ck;
+			dirs = IKE_DIR_IN;
+		}
+		err = ctx->env.child_install(ctx->env.arg, sa, c, &ck, dirs);
 	}
 	ike_child_keys_wipe(&ck);
 	if (err) {
@@ -247,10 +252,55 @@ static void log_child(const struct ike_sa *sa, const struct ike_child *c,
 		what);
 }
 
+void child_out_forget(struct ike_child *c)
+{
+	if (!c->out_keys)
+		return;
+	ike_child_keys_wipe(c->out_keys);
+	free(c->out_keys);
+	c->out_keys = NULL;
+}
+
+/*
+ * gone is about to leave the kernel: the Child SAs that rekeyed it as
+ * responders now send on their own outbound SA, put in before the old
+ * one goes so that there is always one.
+ */
+void child_out_release(struct ike_ctx *ctx, struct ike_sa *sa,
+		       const struct ike_child *gone)
+{
+	unsigned i;
+	int err;
+
+	for (i = 0; i < IKE_CHILD_SLOTS; i++) {
+		struct ike_child *c = sa->child[i];
+
+		if (!c || c == gone || !c->out_keys ||
+		    c->predecessor != gone->spi_in)
+			continue;
+		err = ctx->env.child_install(ctx->env.arg, sa, c, c->out_keys,
+					     IKE_DIR_OUT);
+		child_out_forget(c);
+		if (!err) {
+			pr_info("site '%s': Child SA %08x/%08x now outbound too (%08x gone)",
+				sa->site_name, ntohl(c->spi_in), ntohl(c->spi_out),
+				ntohl(gone->spi_in));
+			continue;
+		}
+		/* half a tunnel is none: it goes, the peer is told */
+		pr_warn("site '%s': outbound SA %08x: %s: deleting its Child SA",
+			sa->site_name, ntohl(c->spi_out), strerror(-err));
+		c->del_pending = true;
+		c->state = CHILD_S_REKEYED;
+	}
+}
+
 /* The old Child SA of a rekey gives way to its successor. */
 static void child_superseded(struct ike_ctx *ctx, struct ike_child *old,
 			     const struct ike_child *succ, bool we_delete)
 {
+	/* a redundant one of a collision never sends */
+	child_out_forget(old);
 	old->state = CHILD_S_REKEYED;
 	old->successor = succ->spi_in;
 	if (we_delete)
@@ -334,10 +384,14 @@ struct ike_child *make_child(struct ike_ctx *ctx, struct ike_sa *sa,
 		notify = IKEV2_N_TEMPORARY_FAILURE;
 		goto failed;
 	}
-	if (rq->old)
+	if (rq->old) {
 		tmpl.rekeys = rq->old->rekeys + 1;
+		tmpl.predecessor = rq->old->spi_in;
+	}
+	/* a rekey's outbound SA waits for the old one to go (2.8) */
 	err = child_install(ctx, sa, &tmpl, rq->ke ? gir : NULL, glen, rq->ni,
-			    rq->ni_len, rq->nr, rq->nr_len, false, &c);
+			    rq->ni_len, rq->nr, rq->nr_len, false, rq->old != NULL,
+			    &c);
 	if (err) {
 		pr_warn("site '%s': installing the Child SA failed: %s",
 			sa->site_name, strerror(-err));
@@ -726,9 +780,10 @@ void child_rekey_response(struct ike_ctx *ctx, struct ike_sa *sa,
 	tmpl.spi_in = rq->new_spi_in;
 	tmpl.spi_out = htonl((uint32_t)tmpl.prop.peer_spi);
 	tmpl.rekeys = old ? old->rekeys + 1 : 1;
+	tmpl.predecessor = rq->old_spi_in;
 	err = child_install(ctx, sa, &tmpl, rq->dh ? gir : NULL, glen, rq->nonce,
 			    sizeof(rq->nonce), m->pld[i_n].body, m->pld[i_n].len,
-			    true, &c);
+			    true, false, &c);
 	OPENSSL_cleanse(gir, sizeof(gir));
 	if (err) {
 		pr_warn("site '%s': installing our rekeyed Child SA failed: %s",

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include <openssl/bn.h>
@@ -472,6 +473,7 @@ struct ike_dh {
 	size_t plen;		/* prime length, bytes */
 	EVP_PKEY *pkey;		/* our key pair */
 	BIGNUM *pm1;		/* p - 1, for the peer range check */
+	atomic_uint refs;	/* ike_dh_ref(); freed at the last ike_dh_free() */
 };
 
 /* OpenSSL's named groups are the RFC 3526 primes (see the unit test);
@@ -508,9 +510,16 @@ uint16_t ike_dh_group(const struct ike_dh *dh)
 	return dh ? dh->group : 0;
 }
 
+struct ike_dh *ike_dh_ref(struct ike_dh *dh)
+{
+	if (dh)
+		atomic_fetch_add(&dh->refs, 1);
+	return dh;
+}
+
 void ike_dh_free(struct ike_dh *dh)
 {
-	if (!dh)
+	if (!dh || atomic_fetch_sub(&dh->refs, 1) != 1)
 		return;
 	/* DH_free() inside clears the private exponent (BN_clear_free) */
 	EVP_PKEY_free(dh->pkey);
@@ -538,6 +547,7 @@ int ike_dh_new(uint16_t group, struct ike_dh **out)
 		return -ENOMEM;
 	dh->group = group;
 	dh->plen = dh_tab[i].len;
+	atomic_init(&dh->refs, 1);
 	priv_bits = dh_tab[i].priv_bits;
 
 	ctx = EVP_PKEY_CTX_new_from_name(NULL, "DH", NULL);
@@ -899,9 +909,12 @@ static int sk_icv(const struct ike_sk_keys *k, const struct ike_integ_desc *d,
 	return ret;
 }
 
-int ike_sk_open(const struct ike_sk_keys *k, const uint8_t *msg,
-		size_t msg_len, size_t sk_off, uint8_t *out, size_t out_size,
-		uint8_t **plain, size_t *plain_len, uint8_t *next_payload)
+/* SK (ext 0) or SKF (ext 4: Fragment Number, Total Fragments, RFC 7383
+ * 2.5) after the generic header; both are covered by the ICV. */
+static int sk_open_ext(const struct ike_sk_keys *k, const uint8_t *msg,
+		       size_t msg_len, size_t sk_off, size_t ext, uint8_t *out,
+		       size_t out_size, uint8_t **plain, size_t *plain_len,
+		       uint8_t *next_payload)
 {
 	const struct ike_integ_desc *d = NULL;
 	uint8_t icv[IKE_ICV_MAX_LEN];
@@ -920,12 +933,12 @@ int ike_sk_open(const struct ike_sk_keys *k, const uint8_t *msg,
 	    get_be32(msg + IKE_HDR_LENGTH_OFF) != msg_len)
 		return -EBADMSG;
 	if (sk_off < IKE_SK_IKE_HDR_LEN ||
-	    sk_off > msg_len - IKE_SK_GEN_HDR_LEN)
+	    sk_off > msg_len - IKE_SK_GEN_HDR_LEN - ext)
 		return -EBADMSG;
 	sk_len = get_be16(msg + sk_off + 2);
 	if (sk_len != msg_len - sk_off)		/* SK is the last payload */
 		return -EBADMSG;
-	body = sk_len - IKE_SK_GEN_HDR_LEN;
+	body = sk_len - IKE_SK_GEN_HDR_LEN - ext;
 	if (body < AES_BLOCK + AES_BLOCK + d->icv_len)	/* IV, 1 block, ICV */
 		return -EBADMSG;
 	ct_len = body - AES_BLOCK - d->icv_len;
@@ -944,7 +957,7 @@ int ike_sk_open(const struct ike_sk_keys *k, const uint8_t *msg,
 		goto out;
 	}
 
-	iv = msg + sk_off + IKE_SK_GEN_HDR_LEN;
+	iv = msg + sk_off + IKE_SK_GEN_HDR_LEN + ext;
 	ret = ike_aes_cbc(false, k->sk_e, k->sk_e_len, iv, iv + AES_BLOCK,
 			  ct_len, out);
 	if (ret) {
@@ -966,8 +979,24 @@ out:
 	return ret;
 }
 
+int ike_sk_open(const struct ike_sk_keys *k, const uint8_t *msg,
+		size_t msg_len, size_t sk_off, uint8_t *out, size_t out_size,
+		uint8_t **plain, size_t *plain_len, uint8_t *next_payload)
+{
+	return sk_open_ext(k, msg, msg_len, sk_off, 0, out, out_size, plain,
+			   plain_len, next_payload);
+}
+
+int ike_skf_open(const struct ike_sk_keys *k, const uint8_t *msg,
+		 size_t msg_len, size_t skf_off, uint8_t *out, size_t out_size,
+		 uint8_t **plain, size_t *plain_len, uint8_t *next_payload)
+{
+	return sk_open_ext(k, msg, msg_len, skf_off, IKE_SKF_EXT_LEN, out,
+			   out_size, plain, plain_len, next_payload);
+}
+
 /* Validate keys and sizes of a seal; *total is the resulting message length. */
-static int sk_layout(const struct ike_sk_keys *k, size_t msg_len,
+static int sk_layout(const struct ike_sk_keys *k, size_t msg_len, size_t ext,
 		     size_t plain_len, const struct ike_integ_desc **d,
 		     size_t *total)
 {
@@ -981,7 +1010,7 @@ static int sk_layout(const struct ike_sk_keys *k, size_t msg_len,
 		return -EMSGSIZE;
 	/* plain | padding | Pad Length, rounded up to whole blocks */
 	ct_len = (plain_len + 1 + AES_BLOCK - 1) / AES_BLOCK * AES_BLOCK;
-	sk_len = IKE_SK_GEN_HDR_LEN + AES_BLOCK + ct_len + (*d)->icv_len;
+	sk_len = IKE_SK_GEN_HDR_LEN + ext + AES_BLOCK + ct_len + (*d)->icv_len;
 	if (sk_len > UINT16_MAX || msg_len + sk_len > IKE_SK_MSG_MAX)
 		return -EMSGSIZE;
 	*total = msg_len + sk_len;
@@ -995,7 +1024,17 @@ int ike_sk_sealed_len(const struct ike_sk_keys *k, size_t msg_len,
 
 	if (!total)
 		return -EINVAL;
-	return sk_layout(k, msg_len, plain_len, &d, total);
+	return sk_layout(k, msg_len, 0, plain_len, &d, total);
+}
+
+int ike_skf_sealed_len(const struct ike_sk_keys *k, size_t msg_len,
+		       size_t plain_len, size_t *total)
+{
+	const struct ike_integ_desc *d = NULL;
+
+	if (!total)
+		return -EINVAL;
+	return sk_layout(k, msg_len, IKE_SKF_EXT_LEN, plain_len, &d, total);
 }
 
 size_t ike_sk_plain_off(size_t msg_len)
@@ -1003,8 +1042,9 @@ size_t ike_sk_plain_off(size_t msg_len)
 	return msg_len + IKE_SK_GEN_HDR_LEN + AES_BLOCK;
 }
 
-/* The cleartext payload chain in buf[28, msg_len) must end in SK. */
-static int sk_chain_ends_in_sk(const uint8_t *buf, size_t msg_len)
+/* The cleartext payload chain in buf[28, msg_len) must end in type (SK
+ * or SKF). */
+static int sk_chain_ends_in_sk(const uint8_t *buf, size_t msg_len, uint8_t type)
 {
 	uint8_t np = buf[IKE_HDR_NP_OFF];
 	size_t off = IKE_SK_IKE_HDR_LEN;
@@ -1012,7 +1052,7 @@ static int sk_chain_ends_in_sk(const uint8_t *buf, size_t msg_len)
 	while (off < msg_len) {
 		size_t plen;
 
-		if (np == IKE_SK_PAYLOAD || msg_len - off < IKE_SK_GEN_HDR_LEN)
+		if (np == type || msg_len - off < IKE_SK_GEN_HDR_LEN)
 			return -EINVAL;
 		plen = get_be16(buf + off + 2);
 		if (plen < IKE_SK_GEN_HDR_LEN || plen > msg_len - off)
@@ -1020,33 +1060,36 @@ static int sk_chain_ends_in_sk(const uint8_t *buf, size_t msg_len)
 		np = buf[off];
 		off += plen;
 	}
-	return np == IKE_SK_PAYLOAD ? 0 : -EINVAL;
+	return np == type ? 0 : -EINVAL;
 }
 
-int ike_sk_seal(const struct ike_sk_keys *k, uint8_t *buf, size_t buf_size,
-		size_t msg_len, uint8_t first_np, const uint8_t *plain,
-		size_t plain_len, size_t *out_len)
+/* SK, or SKF with ext (its 4 bytes of fragment numbers), appended. */
+static int sk_seal_ext(const struct ike_sk_keys *k, uint8_t *buf,
+		       size_t buf_size, size_t msg_len, uint8_t type,
+		       const uint8_t *ext, size_t ext_len, uint8_t first_np,
+		       const uint8_t *plain, size_t plain_len, size_t *out_len)
 {
 	const struct ike_integ_desc *d = NULL;
 	size_t total, ct_len;
 	uint8_t *sk, *ct;
 	int ret;
 
-	ret = sk_layout(k, msg_len, plain_len, &d, &total);
+	ret = sk_layout(k, msg_len, ext_len, plain_len, &d, &total);
 	if (ret)
 		return ret;
 	if (!buf || (plain_len && !plain) || !out_len ||
 	    msg_len < IKE_SK_IKE_HDR_LEN || msg_len > buf_size)
 		return -EINVAL;
-	ret = sk_chain_ends_in_sk(buf, msg_len);
+	ret = sk_chain_ends_in_sk(buf, msg_len, type);
 	if (ret)
 		return ret;
 	if (total > buf_size)
 		return -ENOSPC;
 
 	sk = buf + msg_len;
-	ct = sk + IKE_SK_GEN_HDR_LEN + AES_BLOCK;
-	ct_len = total - msg_len - IKE_SK_GEN_HDR_LEN - AES_BLOCK - d->icv_len;
+	ct = sk + IKE_SK_GEN_HDR_LEN + ext_len + AES_BLOCK;
+	ct_len = total - msg_len - IKE_SK_GEN_HDR_LEN - ext_len - AES_BLOCK -
+		 d->icv_len;
 
 	/* move the plaintext first: it may sit where the header and IV go */
 	if (plain_len)
@@ -1057,11 +1100,13 @@ int ike_sk_seal(const struct ike_sk_keys *k, uint8_t *buf, size_t buf_size,
 	sk[0] = first_np;
 	sk[1] = 0;				/* critical bit and reserved */
 	put_be16(sk + 2, (uint16_t)(total - msg_len));
-	ret = ike_random(sk + IKE_SK_GEN_HDR_LEN, AES_BLOCK);
+	if (ext_len)
+		memcpy(sk + IKE_SK_GEN_HDR_LEN, ext, ext_len);
+	ret = ike_random(sk + IKE_SK_GEN_HDR_LEN + ext_len, AES_BLOCK);
 	if (ret)
 		goto fail;
-	ret = ike_aes_cbc(true, k->sk_e, k->sk_e_len, sk + IKE_SK_GEN_HDR_LEN,
-			  ct, ct_len, ct);
+	ret = ike_aes_cbc(true, k->sk_e, k->sk_e_len,
+			  sk + IKE_SK_GEN_HDR_LEN + ext_len, ct, ct_len, ct);
 	if (ret)
 		goto fail;
 	put_be32(buf + IKE_HDR_LENGTH_OFF, (uint32_t)total);
@@ -1073,6 +1118,30 @@ int ike_sk_seal(const struct ike_sk_keys *k, uint8_t *buf, size_t buf_size,
 fail:
 	OPENSSL_cleanse(ct, ct_len);	/* never leave plaintext behind */
 	return ret;
+}
+
+int ike_sk_seal(const struct ike_sk_keys *k, uint8_t *buf, size_t buf_size,
+		size_t msg_len, uint8_t first_np, const uint8_t *plain,
+		size_t plain_len, size_t *out_len)
+{
+	return sk_seal_ext(k, buf, buf_size, msg_len, IKE_SK_PAYLOAD, NULL, 0,
+			   first_np, plain, plain_len, out_len);
+}
+
+int ike_skf_seal(const struct ike_sk_keys *k, uint8_t *buf, size_t buf_size,
+		 size_t msg_len, uint8_t first_np, uint16_t frag_num,
+		 uint16_t total_frags, const uint8_t *plain, size_t plain_len,
+		 size_t *out_len)
+{
+	uint8_t ext[IKE_SKF_EXT_LEN];
+
+	if (!frag_num || frag_num > total_frags)
+		return -EINVAL;
+	put_be16(ext, frag_num);
+	put_be16(ext + 2, total_frags);
+	return sk_seal_ext(k, buf, buf_size, msg_len, IKE_SKF_PAYLOAD, ext,
+			   sizeof(ext), frag_num == 1 ? first_np : 0, plain,
+			   plain_len, out_len);
 }
 
 /* ---- NAT detection -------------------------------------------------------------------- */

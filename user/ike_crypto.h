@@ -69,8 +69,10 @@
 
 /* Payload type of the Encrypted and Authenticated (SK) payload, RFC 7296 3.14 */
 #define IKE_SK_PAYLOAD		46
+#define IKE_SKF_PAYLOAD		53	/* Encrypted Fragment, RFC 7383 */
 #define IKE_SK_IKE_HDR_LEN	28	/* fixed IKE header, RFC 7296 3.1 */
 #define IKE_SK_GEN_HDR_LEN	4	/* generic payload header, RFC 7296 3.2 */
+#define IKE_SKF_EXT_LEN		4	/* Fragment Number, Total (RFC 7383 2.5) */
 #define IKE_SK_MSG_MAX		65536	/* largest IKE message we build or accept */
 
 /* Size limits, bytes */
@@ -320,8 +322,13 @@ int ike_dh_derive(struct ike_dh *dh, const uint8_t *peer, size_t peer_len,
 /* Group of a key pair. */
 uint16_t ike_dh_group(const struct ike_dh *dh);
 
-/* Free the key pair; OpenSSL clears the private exponent. Safe on NULL. */
+/* Drop a reference to the key pair; the last one frees it (OpenSSL clears
+ * the private exponent). Safe on NULL. */
 void ike_dh_free(struct ike_dh *dh);
+
+/* One more reference (a worker thread deriving with a kept key pair:
+ * ike_dh_public() and ike_dh_derive() only read it). Returns dh. */
+struct ike_dh *ike_dh_ref(struct ike_dh *dh);
 
 /* ---- PSK authentication (RFC 7296 2.15) ----------------------------------- */
 
@@ -416,6 +423,23 @@ size_t ike_sk_plain_off(size_t msg_len);
 int ike_sk_seal(const struct ike_sk_keys *k, uint8_t *buf, size_t buf_size,
 		size_t msg_len, uint8_t first_np, const uint8_t *plain,
 		size_t plain_len, size_t *out_len);
+
+/*
+ * The same for one IKE fragment (RFC 7383 2.5): an Encrypted Fragment
+ * payload (53) whose Fragment Number and Total Fragments follow the
+ * generic header, inside the ICV; the header's Next Payload is first_np in
+ * fragment 1 and 0 in the others. The chain in buf must end in 53.
+ */
+int ike_skf_seal(const struct ike_sk_keys *k, uint8_t *buf, size_t buf_size,
+		 size_t msg_len, uint8_t first_np, uint16_t frag_num,
+		 uint16_t total_frags, const uint8_t *plain, size_t plain_len,
+		 size_t *out_len);
+int ike_skf_sealed_len(const struct ike_sk_keys *k, size_t msg_len,
+		       size_t plain_len, size_t *total);
+/* ike_sk_open() for an Encrypted Fragment payload at skf_off. */
+int ike_skf_open(const struct ike_sk_keys *k, const uint8_t *msg,
+		 size_t msg_len, size_t skf_off, uint8_t *out, size_t out_size,
+		 uint8_t **plain, size_t *plain_len, uint8_t *next_payload);
 
 /*
  * AES-CBC on whole blocks without padding (the SK cipher, exposed for

@@ -84,18 +84,19 @@ void sa_timers(struct ike_ctx *ctx, struct ike_sa *sa)
 		return;
 	if (ctx->now >= sa->expire_at) {
 		/* the hard limit: every Child SA now, the peer told */
-		unsigned i;
-
 		pr_info("site '%s': IKE SA lifetime (%u s) over", sa->site_name,
 			sa->pol.ike_lifetime);
+		uint64_t owed = sa->req ? sa->req->first_sent + sa->req->timeout : 0;
+
 		ctx->st.expired++;
-		for (i = 0; i < IKE_CHILD_SLOTS; i++)
-			child_drop(ctx, sa, sa->child[i]);
+		children_drop(ctx, sa);
 		req_free(sa->req);
 		sa->req = NULL;
 		sa->why = "IKE SA lifetime over";
 		sa->want = IKE_WANT_DELETE;
 		req_next(ctx, sa);
+		if (sa->req && owed)
+			req_inherit_deadline(ctx, sa->req, owed);
 		if (sa->req)
 			ike_set_state(ctx, sa, IKE_S_DELETING, "IKE SA lifetime over");
 		else

@@ -118,7 +118,9 @@ static bool init_acceptable(struct ike_ctx *ctx, const struct ikev2_msghdr *h,
 	if (sa) {
 		/* the same request again gets the same answer, byte for byte,
 		 * rate-limited; a different one with this SPI gets nothing */
-		if (sa->init_req_len != len || memcmp(sa->init_req, buf, len)) {
+		if (sa->init_req_len != len || memcmp(sa->init_req, buf, len) ||
+		    !sa->init_resp) {
+			/* another request, or ours still being computed */
 			ctx->st.rx_dropped++;
 		} else if (sa->last_resend &&
 			   ctx->now - sa->last_resend < IKE_RESEND_MS) {
@@ -142,14 +144,12 @@ static bool init_acceptable(struct ike_ctx *ctx, const struct ikev2_msghdr *h,
 }
 
 /* HDR, SAr1, KEr, Nr, N(NAT_DETECTION_SOURCE_IP), N(NAT_DETECTION_DESTINATION_IP) */
-static int init_response(struct ike_ctx *ctx, struct ike_sa *sa,
-			 const struct ikev2_msghdr *h, const uint8_t *pub,
-			 size_t glen, uint16_t local_port, uint32_t addr,
-			 uint16_t port, size_t *rlen)
+static int init_response(struct ike_ctx *ctx, struct ike_sa *sa, const uint8_t *pub,
+			 size_t glen, size_t *rlen)
 {
 	struct ikev2_msghdr rh = {
-		.ispi = h->ispi, .rspi = ike_be64_get(sa->spi_r), .msgid = 0,
-		.major = 2, .exch = IKEV2_EXCH_IKE_SA_INIT,
+		.ispi = ike_be64_get(sa->spi_i), .rspi = ike_be64_get(sa->spi_r),
+		.msgid = 0, .major = 2, .exch = IKEV2_EXCH_IKE_SA_INIT,
 		.flags = IKEV2_FLAG_RESPONSE,
 	};
 	uint8_t hs[IKE_NATD_LEN], hd[IKE_NATD_LEN];
@@ -162,10 +162,10 @@ static int init_response(struct ike_ctx *ctx, struct ike_sa *sa,
 	 * encapsulates ESP in UDP anyway (NAT-T is mandatory here: XDP drops
 	 * raw ESP). strongSwan's encap=yes does the same.
 	 */
-	natd(sa->spi_i, sa->spi_r, ctx->env.local_addr, local_port, hs);
+	natd(sa->spi_i, sa->spi_r, ctx->env.local_addr, sa->local_port, hs);
 	if (!sa->peer_natted)
 		hs[0] ^= 0xff;
-	natd(sa->spi_i, sa->spi_r, addr, port, hd);
+	natd(sa->spi_i, sa->spi_r, sa->peer_addr, sa->peer_port, hd);
 	ikev2_build_init(&b, msg, MSG_MAX, &rh);
 	ikev2_put_sa(&b, &sa->prop, 0);
 	ikev2_put_ke(&b, sa->prop.dh, pub, glen);
@@ -174,49 +174,75 @@ static int init_response(struct ike_ctx *ctx, struct ike_sa *sa,
 			 IKEV2_N_NAT_DETECTION_SOURCE_IP, hs, sizeof(hs));
 	ikev2_put_notify(&b, IKEV2_PROTO_NONE, 0, 0,
 			 IKEV2_N_NAT_DETECTION_DESTINATION_IP, hd, sizeof(hd));
+	if (sa->frag)	/* RFC 7383 2.3: only in answer to the peer's */
+		ikev2_put_notify(&b, IKEV2_PROTO_NONE, 0, 0,
+				 IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL, 0);
 	return ikev2_build_finish(&b, rlen);
 }
 
-/* Our DH half, g^ir, the seven keys (2.14), the answer; sa is half-open. */
-static int init_keys(struct ike_ctx *ctx, struct ike_sa *sa,
-		     const struct ikev2_msghdr *h, const struct ikev2_ke_pld *ke,
-		     const uint8_t *buf, size_t len, uint16_t local_port,
-		     uint32_t addr, uint16_t port)
+/* Our keys are made (here, or by a worker): the answer, cached and sent. */
+int init_answer(struct ike_ctx *ctx, struct ike_sa *sa, const uint8_t *pub)
 {
-	struct ike_suite suite = { .encr = sa->prop.encr,
-				   .encr_key_bits = sa->prop.encr_keylen,
-				   .prf = sa->prop.prf, .integ = sa->prop.integ,
-				   .dh = sa->prop.dh };
 	size_t glen = ike_dh_group_len(sa->prop.dh), rlen;
-	uint8_t pub[IKE_DH_MAX_LEN], gir[IKE_DH_MAX_LEN];
-	struct ike_dh *dh = NULL;
-	int err = -EIO;
+	char ip[INET_ADDRSTRLEN], buf[160];
+	int err;
 
-	if (ike_spi_ike(sa->spi_r) || ike_random(sa->nr, IKE_NONCE_LEN) ||
-	    ike_dh_new(sa->prop.dh, &dh) || ike_dh_public(dh, pub, glen))
-		goto out;
-	sa_index(ctx, sa);
-	if (ike_dh_derive(dh, ke->data, ke->len, gir, glen) ||
-	    ike_keys_init(&sa->keys, &suite, gir, glen, sa->ni, sa->ni_len,
-			  sa->nr, IKE_NONCE_LEN, sa->spi_i, sa->spi_r) ||
-	    init_response(ctx, sa, h, pub, glen, local_port, addr, port, &rlen))
-		goto out;
-	sa->init_req = malloc(len);
+	err = init_response(ctx, sa, pub, glen, &rlen);
+	if (err)
+		return err;
 	sa->init_resp = malloc(rlen);
-	if (!sa->init_req || !sa->init_resp) {
-		err = -ENOMEM;
-		goto out;
-	}
-	memcpy(sa->init_req, buf, len);
-	sa->init_req_len = len;
+	if (!sa->init_resp)
+		return -ENOMEM;
 	memcpy(sa->init_resp, out_msg(ctx), rlen);
 	sa->init_resp_len = rlen;
-	err = send_msg(ctx, local_port, addr, port, out_msg(ctx), rlen);
+	err = send_msg(ctx, sa->local_port, sa->peer_addr, sa->peer_port,
+		       out_msg(ctx), rlen);
 	if (err == -EAGAIN || err == -ENOBUFS)
 		err = 0;	/* the peer retransmits; the answer is cached */
+	if (err)
+		return err;
+	pr_info("site '%s': IKE_SA_INIT from %s:%u, %s%s", sa->site_name,
+		ike_ip(sa->peer_addr, ip), sa->peer_port,
+		ikev2_choice_str(&sa->prop, buf, sizeof(buf)),
+		sa->peer_natted ? ", peer behind NAT" : "");
+	ctx->st.init_ok++;
+	return 0;
+}
+
+/* Our DH half, g^ir, the seven keys (2.14), here or by a worker, then the
+ * answer; sa is half-open. */
+static int init_keys(struct ike_ctx *ctx, struct ike_sa *sa,
+		     const struct ikev2_ke_pld *ke, const uint8_t *buf, size_t len)
+{
+	struct ike_suite suite = ike_sa_suite(sa);
+	size_t glen = ike_dh_group_len(sa->prop.dh);
+	uint8_t pub[IKE_DH_MAX_LEN], gir[IKE_DH_MAX_LEN];
+	struct ike_dh *dh = NULL;
+	bool owned = true;
+	int err = -EIO;
+
+	if (ike_spi_ike(sa->spi_r) || ike_random(sa->nr, IKE_NONCE_LEN))
+		return -EIO;
+	/* kept from now on: a retransmit is recognised while we compute */
+	sa->init_req = malloc(len);
+	if (!sa->init_req)
+		return -ENOMEM;
+	memcpy(sa->init_req, buf, len);
+	sa->init_req_len = len;
+	sa_index(ctx, sa);
+	if (init_offload(ctx, sa, ke) == 0)
+		return 0;	/* a worker's; ike_workers_poll() answers */
+	if (ike_dh_ours(ctx, sa->prop.dh, &dh, &owned) ||
+	    ike_dh_public(dh, pub, glen) ||
+	    ike_dh_derive(dh, ke->data, ke->len, gir, glen) ||
+	    ike_keys_init(&sa->keys, &suite, gir, glen, sa->ni, sa->ni_len,
+			  sa->nr, IKE_NONCE_LEN, sa->spi_i, sa->spi_r))
+		goto out;
+	err = init_answer(ctx, sa, pub);
 out:
 	OPENSSL_cleanse(gir, sizeof(gir));
-	ike_dh_free(dh);
+	if (owned)
+		ike_dh_free(dh);
 	return err;
 }
 
@@ -231,8 +257,9 @@ void handle_init(struct ike_ctx *ctx, const struct ikev2_msghdr *h,
 	struct ike_site_pol pol;
 	struct ike_sa *sa;
 	uint16_t want;
-	char ip[INET_ADDRSTRLEN], buf2[160];
+	char ip[INET_ADDRSTRLEN];
 	int i_sa, i_ke, i_n, natted, err, ke_bad;
+	bool cookie;
 
 	if (!init_acceptable(ctx, h, buf, len, addr, port, local_port))
 		return;
@@ -250,6 +277,10 @@ void handle_init(struct ike_ctx *ctx, const struct ikev2_msghdr *h,
 			 ike_ip(addr, ip));
 		return;
 	}
+	/* under load, or too many from this address: a cookie first (2.6) */
+	if (!init_cookie_gate(ctx, h, m, &m->pld[i_n], ke.group, local_port, addr,
+			      port, &cookie))
+		return;
 	ke_bad = ikev2_dh_supported(ke.group) &&
 		 ike_dh_check_peer(ke.group, ke.data, ke.len);
 
@@ -325,6 +356,13 @@ void handle_init(struct ike_ctx *ctx, const struct ikev2_msghdr *h,
 	sa->peer_port = port;
 	sa->local_port = local_port;
 	sa->peer_natted = natted;
+	sa->cookie_ok = cookie;
+	{
+		struct ikev2_notify_pld fn;
+
+		sa->frag = ctx->cfg.frag_size &&
+			   !ikev2_find_notify(m, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, &fn);
+	}
 	sa->prop = ch;
 	sa->pol = pol;
 	sa->last_rx = sa->active_at = ctx->now;
@@ -338,14 +376,8 @@ void handle_init(struct ike_ctx *ctx, const struct ikev2_msghdr *h,
 	memcpy(sa->ni, m->pld[i_n].body, sa->ni_len);
 	sa_site_link(ctx, sa);
 	ike_set_state(ctx, sa, IKE_S_HALF_OPEN, "IKE_SA_INIT");
-	if (init_keys(ctx, sa, h, &ke, buf, len, local_port, addr, port)) {
+	if (init_keys(ctx, sa, &ke, buf, len))
 		sa_retire(ctx, sa, "IKE_SA_INIT failed");
-		goto out;
-	}
-	pr_info("site '%s': IKE_SA_INIT from %s:%u, %s%s", site.name,
-		ike_ip(addr, ip), port, ikev2_choice_str(&ch, buf2, sizeof(buf2)),
-		natted ? ", peer behind NAT" : "");
-	ctx->st.init_ok++;
 out:
 	eg_site_clear(&site);
 }

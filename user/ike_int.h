@@ -16,6 +16,8 @@
 #define IKE_PORT	500
 #define NATT_PORT	4500
 #define MSG_MAX		IKE_SK_MSG_MAX
+#define IKE_FRAG_MAX	64	/* fragments of one message (RFC 7383) */
+#define IKE_FRAG_TIMEOUT_MS	30000	/* to receive all of them */
 #define IKE_RESEND_MS	500	/* at most one retransmitted answer per SA per */
 #define IKE_GONE_MS	30000	/* a REKEYED SA/Child SA waits this for the
 				 * peer's DELETE before we delete it */
@@ -42,6 +44,7 @@ struct ike_req {
 	unsigned tries;
 	uint64_t first_sent, next_retx;	/* ms */
 	uint64_t timeout;		/* ms after first_sent: give up */
+	bool owed;			/* the deadline of one left unanswered */
 	uint8_t *msg;			/* as sent, for retransmits */
 	size_t len;
 	/* DELETE_CHILD: our inbound SPIs named */
@@ -70,6 +73,19 @@ struct ike_req {
 /* 2.8.1: the lower nonce, octet by octet; a prefix is the lower one. */
 int nonce_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
 
+struct src_slot;
+struct ike_pool;
+
+/* ike_dhreuse.c: our key pair of one group, reused for cfg.dh_reuse s */
+struct ike_dh_keep {
+	uint16_t group;			/* 0: slot unused */
+	struct ike_dh *dh;
+	uint64_t made;
+};
+#define IKE_DH_GROUPS	4		/* MODP 2048, 3072, 4096, 8192 */
+#define IKE_COOKIE_SECRET_LEN	32
+#define IKE_COOKIE_LEN		17	/* version | 16 bytes of HMAC */
+
 struct ike_ctx {
 	struct ike_env env;
 	struct ike_cfg cfg;
@@ -79,15 +95,30 @@ struct ike_ctx {
 	struct ike_sa *by_i[IKE_HASH];	/* peer's SPI + address -> SA (INIT) */
 	struct ike_sa *by_site[IKE_HASH];
 	unsigned n_sas, n_half_open;
+	uint32_t half_open_cost;	/* of the half-open SAs (ike_dh_cost) */
 	uint32_t next_reqid;
 	uint64_t now;			/* ms, refreshed per input and tick */
 	uint64_t next_sweep;		/* the timer walk, once a second */
 	struct ike_stats st;
 	uint8_t out[MSG_MAX + 4];	/* message being built (+ marker) */
 	uint8_t plain[MSG_MAX];		/* SK plaintext, in and out */
+	/* ike_frag.c: the fragments of one message, sealed one after another */
+	uint8_t train[MSG_MAX + IKE_FRAG_MAX * 160];
 	uint8_t held[MSG_MAX];		/* a request's plaintext while we answer */
 	size_t held_len;
 	uint8_t held_hash[16];		/* of the request being answered */
+	bool keeping;			/* stopping, tunnels kept: keep records */
+	/* ike_cookie.c: cookie secrets (this period's is [cookie_ver & 1]),
+	 * half-open SAs per source address */
+	uint8_t cookie_secret[2][IKE_COOKIE_SECRET_LEN];
+	uint8_t cookie_ver;
+	uint64_t cookie_rotated;
+	struct src_slot *src;
+	uint32_t src_mask;
+	uint64_t src_seed;
+	struct ike_dh_keep dh_keep[IKE_DH_GROUPS];
+	struct ike_pool *pool;		/* ike_workers.c, or NULL */
+	uint64_t job_seq;
 };
 
 /* ---- ike.c -------------------------------------------------------------- */
@@ -98,6 +129,69 @@ uint64_t ike_clock(struct ike_ctx *ctx);	/* refresh ctx->now */
 /* A duration in ms shortened by a random 0..permille/1000 of it (so SAs
  * made together do not expire together). */
 uint64_t ike_jitter_ms(uint64_t ms, unsigned permille);
+
+/* ---- ike_cookie.c ------------------------------------------------------- */
+int ike_cookie_init(struct ike_ctx *ctx);
+void ike_cookie_free(struct ike_ctx *ctx);
+void ike_cookie_tick(struct ike_ctx *ctx);		/* rotates the secret */
+int ike_cookie_make(const struct ike_ctx *ctx, const uint8_t *ni, size_t ni_len,
+		    uint32_t addr, const uint8_t spi_i[IKE_SPI_LEN],
+		    uint8_t out[IKE_COOKIE_LEN]);
+bool ike_cookie_valid(const struct ike_ctx *ctx, const uint8_t *cookie, size_t len,
+		      const uint8_t *ni, size_t ni_len, uint32_t addr,
+		      const uint8_t spi_i[IKE_SPI_LEN]);
+unsigned ike_dh_cost(uint16_t group);	/* MODP-2048 = 1 */
+unsigned ike_src_half_open(struct ike_ctx *ctx, uint32_t addr, bool cookie);
+void ike_src_adjust(struct ike_ctx *ctx, uint32_t addr, bool cookie, int delta);
+bool init_cookie_gate(struct ike_ctx *ctx, const struct ikev2_msghdr *h,
+		      const struct ikev2_msg *m, const struct ikev2_payload *ni,
+		      uint16_t group, uint16_t local_port, uint32_t addr,
+		      uint16_t port, bool *cookie);
+
+/* The IKE SA's suite, as the key schedule takes it. */
+static inline struct ike_suite ike_sa_suite(const struct ike_sa *sa)
+{
+	return (struct ike_suite){
+		.encr = sa->prop.encr, .encr_key_bits = sa->prop.encr_keylen,
+		.prf = sa->prop.prf, .integ = sa->prop.integ, .dh = sa->prop.dh,
+	};
+}
+
+/* ---- ike_workers.c ------------------------------------------------------- */
+/*
+ * IKE_SA_INIT's DH and key schedule on a pool of threads (cfg.workers): 0
+ * when sa's job is queued (sa->job says which; ike_workers_poll() answers
+ * when it is done), -EAGAIN to do it here (no pool, or its queue full).
+ */
+int init_offload(struct ike_ctx *ctx, struct ike_sa *sa,
+		 const struct ikev2_ke_pld *ke);
+int ike_workers_start(struct ike_ctx *ctx);
+void ike_workers_stop(struct ike_ctx *ctx);
+
+/* ---- ike_frag.c ---------------------------------------------------------- */
+/* Receive one SKF message of sa: 1 when it completed a message (its inner
+ * payloads in *plain, the hash of fragment 1 for retransmits in hash), 0
+ * when kept or ignored, <0 dropped. */
+int frag_input(struct ike_ctx *ctx, struct ike_sa *sa,
+	       const struct ikev2_msghdr *h, const struct ikev2_msg *m,
+	       const uint8_t *buf, size_t len, uint8_t **plain, size_t *plen,
+	       uint8_t *first, uint8_t hash[16]);
+/* Seal as fragments into ctx->train if the whole (sealed_len) would not
+ * fit a datagram: 1 and the train in *wire, 0 (seal it whole), <0. */
+int frag_seal(struct ike_ctx *ctx, struct ike_sa *sa,
+	      const struct ikev2_msghdr *h, uint8_t first_np,
+	      const uint8_t *plain, size_t plen, size_t sealed_len,
+	      const uint8_t **wire, size_t *wlen);
+void frags_tick(struct ike_ctx *ctx, struct ike_sa *sa);
+void frags_free(struct ike_sa *sa);
+
+/* ---- ike_dhreuse.c ------------------------------------------------------ */
+/* Our key pair for an IKE_SA_INIT in group: *owned says whether the
+ * caller frees it (reuse off or no slot) or it stays kept. */
+int ike_dh_ours(struct ike_ctx *ctx, uint16_t group, struct ike_dh **dh,
+		bool *owned);
+void ike_dh_reuse_tick(struct ike_ctx *ctx);	/* frees expired key pairs */
+void ike_dh_reuse_free(struct ike_ctx *ctx);
 
 /* ---- ike_sa.c ----------------------------------------------------------- */
 void ike_set_state(struct ike_ctx *ctx, struct ike_sa *sa, enum ike_state new,
@@ -120,7 +214,13 @@ void sa_reap(struct ike_ctx *ctx);
 void sa_free_init(struct ike_sa *sa);	/* IKE_SA_INIT copies, after AUTH */
 /* Child SA slots. */
 struct ike_child *child_alloc(struct ike_sa *sa);
+void child_slot_free(struct ike_sa *sa, struct ike_child *c);	/* no kernel */
 void child_drop(struct ike_ctx *ctx, struct ike_sa *sa, struct ike_child *c);
+/* Responder of a rekey: the outbound SA when the old Child SA goes. */
+void child_out_release(struct ike_ctx *ctx, struct ike_sa *sa,
+		       const struct ike_child *gone);
+void child_out_forget(struct ike_child *c);	/* wipe held outbound keys */
+void children_drop(struct ike_ctx *ctx, struct ike_sa *sa);	/* all of them */
 struct ike_child *child_by_spi_in(const struct ike_sa *sa, uint32_t spi);
 struct ike_child *child_by_spi_out(const struct ike_sa *sa, uint32_t spi);
 /* The SA and Child SA that own an inbound or outbound SPI, any site. */
@@ -154,6 +254,7 @@ void req_free(struct ike_req *rq);
 void send_delete_once(struct ike_ctx *ctx, struct ike_sa *sa);
 /* Retransmit or give up on our request (timer). */
 void req_timer(struct ike_ctx *ctx, struct ike_sa *sa);
+void req_inherit_deadline(struct ike_ctx *ctx, struct ike_req *rq, uint64_t deadline);
 /* Start what sa->want and the Child SAs ask for, if nothing is out. */
 void req_next(struct ike_ctx *ctx, struct ike_sa *sa);
 /* A response to our request arrived, ICV verified. */
@@ -161,6 +262,8 @@ void handle_response(struct ike_ctx *ctx, struct ike_sa *sa,
 		     const struct ikev2_msghdr *h, const struct ikev2_msg *m);
 
 /* ---- ike_init.c ----------------------------------------------------------- */
+/* Our keys are made (here, or by a worker): the answer, cached and sent. */
+int init_answer(struct ike_ctx *ctx, struct ike_sa *sa, const uint8_t *pub);
 void handle_init(struct ike_ctx *ctx, const struct ikev2_msghdr *h,
 		 const struct ikev2_msg *m, const uint8_t *buf, size_t len,
 		 uint16_t local_port, uint32_t addr, uint16_t port);
@@ -228,5 +331,9 @@ void sa_alive(struct ike_ctx *ctx, struct ike_sa *sa);
 void sa_timers(struct ike_ctx *ctx, struct ike_sa *sa);
 /* Set the IKE SA's own deadlines from its policy (at AUTH, rekey). */
 void sa_lifetimes(struct ike_ctx *ctx, struct ike_sa *sa);
+
+/* ---- ike_persist.c -------------------------------------------------------- */
+/* The SA goes for good: forget its saved record (not while keeping). */
+void persist_forget(struct ike_ctx *ctx, struct ike_sa *sa);
 
 #endif /* EG_IKE_INT_H */

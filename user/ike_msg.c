@@ -35,11 +35,34 @@ int send_msg(struct ike_ctx *ctx, uint16_t local_port, uint32_t addr,
 	return ctx->env.send(ctx->env.arg, local_port, addr, port, msg, len);
 }
 
+/*
+ * Send a train: one IKE message, or the fragments of one (RFC 7383) one
+ * after another, each delimited by its header's Length.
+ */
+static int send_train(struct ike_ctx *ctx, uint16_t local_port, uint32_t addr,
+		      uint16_t port, const uint8_t *wire, size_t len)
+{
+	size_t off = 0;
+	int err = 0;
+
+	while (len - off >= IKE_SK_IKE_HDR_LEN) {
+		size_t n = ((size_t)wire[off + 24] << 24 | (size_t)wire[off + 25] << 16 |
+			    (size_t)wire[off + 26] << 8 | wire[off + 27]);
+
+		if (n < IKE_SK_IKE_HDR_LEN || n > len - off || n > MSG_MAX)
+			return -EINVAL;
+		if (wire + off != out_msg(ctx))
+			memmove(out_msg(ctx), wire + off, n);
+		err = send_msg(ctx, local_port, addr, port, out_msg(ctx), n) ?: err;
+		off += n;
+	}
+	return err;
+}
+
 static int resend(struct ike_ctx *ctx, uint16_t local_port, uint32_t addr,
 		  uint16_t port, const uint8_t *msg, size_t len)
 {
-	memcpy(out_msg(ctx), msg, len);
-	return send_msg(ctx, local_port, addr, port, out_msg(ctx), len);
+	return send_train(ctx, local_port, addr, port, msg, len);
 }
 
 /* An unencrypted IKE_SA_INIT answer carrying one notify (1.2, 2.6). */
@@ -61,10 +84,14 @@ void init_notify(struct ike_ctx *ctx, const struct ikev2_msghdr *req,
 		send_msg(ctx, local_port, addr, port, msg, len);
 }
 
-/* Seal inner into an SK payload behind a header, in ctx->out. */
+/*
+ * Seal inner into an SK payload behind a header, in ctx->out, or into
+ * fragments in ctx->train when it is too large and fragmentation was
+ * negotiated (ike_frag.c): *wire, *len say which.
+ */
 static int seal(struct ike_ctx *ctx, struct ike_sa *sa, uint8_t exch,
 		uint32_t msgid, bool response, struct ikev2_buf *inner,
-		size_t *len)
+		const uint8_t **wire, size_t *len)
 {
 	/* I flag: set on what the IKE SA's original initiator sends (3.1) */
 	struct ikev2_msghdr h = {
@@ -75,16 +102,24 @@ static int seal(struct ike_ctx *ctx, struct ike_sa *sa, uint8_t exch,
 	};
 	struct ike_sk_keys sk;
 	struct ikev2_buf b;
-	size_t hlen, plen = 0;
+	size_t hlen, plen = 0, whole;
 	uint8_t *msg = out_msg(ctx);
+	int err;
 
 	if (ikev2_build_finish(inner, &plen))
 		return -EINVAL;
+	ike_keys_sk(&sa->keys, sa->we_initiated, &sk);
+	err = ike_sk_sealed_len(&sk, IKE_SK_IKE_HDR_LEN, plen, &whole);
+	if (!err)
+		err = frag_seal(ctx, sa, &h, ikev2_buf_first(inner), inner->data,
+				plen, whole, wire, len);
+	if (err)
+		return err < 0 ? err : 0;
 	ikev2_build_init(&b, msg, MSG_MAX, &h);
 	if (ikev2_build_finish(&b, &hlen))
 		return -EINVAL;
 	msg[16] = IKEV2_PLD_SK;		/* header's next payload */
-	ike_keys_sk(&sa->keys, sa->we_initiated, &sk);
+	*wire = msg;
 	return ike_sk_seal(&sk, msg, MSG_MAX, hlen, ikev2_buf_first(inner),
 			   inner->data, plen, len);
 }
@@ -102,11 +137,12 @@ void req_hash(const uint8_t *buf, size_t len, uint8_t out[16])
 int send_response(struct ike_ctx *ctx, struct ike_sa *sa, uint8_t exch,
 		  uint32_t msgid, struct ikev2_buf *inner)
 {
-	uint8_t *msg = out_msg(ctx), *p;
+	const uint8_t *msg = NULL;
+	uint8_t *p;
 	size_t len;
 	int err;
 
-	err = seal(ctx, sa, exch, msgid, true, inner, &len);
+	err = seal(ctx, sa, exch, msgid, true, inner, &msg, &len);
 	OPENSSL_cleanse(inner->data, inner->len);
 	if (err)
 		return err;
@@ -121,8 +157,8 @@ int send_response(struct ike_ctx *ctx, struct ike_sa *sa, uint8_t exch,
 		memcpy(sa->req_hash, ctx->held_hash, sizeof(sa->req_hash));
 	}
 	sa->tx_msgs++;
-	return send_msg(ctx, sa->local_port, sa->peer_addr, sa->peer_port, msg,
-			len);
+	return send_train(ctx, sa->local_port, sa->peer_addr, sa->peer_port, msg,
+			  len);
 }
 
 void send_error(struct ike_ctx *ctx, struct ike_sa *sa, uint8_t exch,
@@ -205,6 +241,7 @@ static uint64_t retx_wait(const struct ike_ctx *ctx, unsigned tries)
 int send_request(struct ike_ctx *ctx, struct ike_sa *sa, struct ike_req *rq,
 		 struct ikev2_buf *inner)
 {
+	const uint8_t *wire = NULL;
 	size_t len;
 	int err;
 
@@ -213,7 +250,7 @@ int send_request(struct ike_ctx *ctx, struct ike_sa *sa, struct ike_req *rq,
 		return -EBUSY;
 	}
 	rq->msgid = sa->our_msgid;
-	err = seal(ctx, sa, rq->exch, rq->msgid, false, inner, &len);
+	err = seal(ctx, sa, rq->exch, rq->msgid, false, inner, &wire, &len);
 	OPENSSL_cleanse(inner->data, inner->len);
 	if (!err) {
 		rq->msg = malloc(len);
@@ -224,31 +261,32 @@ int send_request(struct ike_ctx *ctx, struct ike_sa *sa, struct ike_req *rq,
 		req_free(rq);
 		return err;
 	}
-	memcpy(rq->msg, out_msg(ctx), len);
+	memcpy(rq->msg, wire, len);
 	rq->len = len;
 	rq->tries = 1;
 	rq->first_sent = ctx->now;
 	rq->timeout = req_timeout_ms(sa);
 	rq->next_retx = ctx->now + retx_wait(ctx, 1);
 	sa->our_msgid++;
+	sa->dirty = true;
 	sa->req = rq;
 	sa->tx_msgs++;
-	send_msg(ctx, sa->local_port, sa->peer_addr, sa->peer_port, out_msg(ctx),
-		 len);
+	send_train(ctx, sa->local_port, sa->peer_addr, sa->peer_port, wire, len);
 	return 0;
 }
 
 void send_delete_once(struct ike_ctx *ctx, struct ike_sa *sa)
 {
+	const uint8_t *wire = NULL;
 	struct ikev2_buf req;
 	size_t len;
 
 	ikev2_build_inner(&req, ctx->plain, sizeof(ctx->plain));
 	ikev2_put_delete(&req, IKEV2_PROTO_IKE, NULL, 0);
 	if (seal(ctx, sa, IKEV2_EXCH_INFORMATIONAL, sa->our_msgid++, false,
-		 &req, &len) == 0 &&
-	    send_msg(ctx, sa->local_port, sa->peer_addr, sa->peer_port,
-		     out_msg(ctx), len) == 0) {
+		 &req, &wire, &len) == 0 &&
+	    send_train(ctx, sa->local_port, sa->peer_addr, sa->peer_port,
+		       wire, len) == 0) {
 		pr_info("site '%s': DELETE sent to the peer", sa->site_name);
 		ctx->st.deletes_tx++;
 	}
@@ -276,10 +314,36 @@ static void req_gave_up(struct ike_ctx *ctx, struct ike_sa *sa)
 		sa->site_name, req_name(kind), sa->req->tries,
 		(unsigned long long)((ctx->now - sa->req->first_sent) / 1000));
 	ctx->st.req_timeouts++;
-	if (kind == REQ_DPD)
+	/* any request unanswered says the peer is dead, not only a DPD
+	 * (a rekey of ours may be what finds out); a DELETE we sent does not:
+	 * the SA was going anyway */
+	if ((kind != REQ_DELETE_IKE && kind != REQ_DELETE_CHILD) || sa->req->owed) {
 		ctx->st.dpd_dead++;
+		sa_kill(ctx, sa, "peer dead (no answer to our requests)");
+		return;
+	}
 	sa_kill(ctx, sa, kind == REQ_DELETE_IKE ? "DELETE unanswered" :
 			 "peer dead (no answer to our requests)");
+}
+
+/*
+ * A request that replaces one the peer left unanswered (the IKE SA's hard
+ * lifetime ended during a liveness check) gives up when the first would
+ * have: a silent peer gets dpd-timeout once, not once per request, and
+ * its end counts as a dead peer.
+ */
+void req_inherit_deadline(struct ike_ctx *ctx, struct ike_req *rq, uint64_t deadline)
+{
+	uint64_t min = ctx->now + 1000;	/* one retransmit at least */
+
+	if (deadline < min)
+		deadline = min;
+	if (deadline < rq->first_sent + rq->timeout) {
+		rq->timeout = deadline - rq->first_sent;
+		rq->owed = true;
+		if (rq->next_retx > deadline)
+			rq->next_retx = deadline;
+	}
 }
 
 void req_timer(struct ike_ctx *ctx, struct ike_sa *sa)

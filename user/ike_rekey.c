@@ -57,6 +57,7 @@ static struct ike_sa *successor(struct ike_ctx *ctx, struct ike_sa *old,
 	sa->peer_port = old->peer_port;
 	sa->local_port = old->local_port;
 	sa->peer_natted = old->peer_natted;
+	sa->frag = old->frag;		/* negotiated once, for its successors */
 	sa->prop = *ch;
 	sa->prop.spi_size = 0;
 	sa->pol = old->pol;

@@ -54,14 +54,24 @@ void ike_set_state(struct ike_ctx *ctx, struct ike_sa *sa, enum ike_state new,
 	       (unsigned long long)ike_be64_get(sa->spi_r),
 	       sa->state ? ike_state_name(sa->state) : "new",
 	       ike_state_name(new), why);
-	if (sa->state == IKE_S_HALF_OPEN)
+	if (sa->state == IKE_S_HALF_OPEN) {
 		ctx->n_half_open--;
-	if (new == IKE_S_HALF_OPEN)
+		ctx->half_open_cost -= sa->ho_cost;
+		ike_src_adjust(ctx, sa->ho_addr, sa->cookie_ok, -(int)sa->ho_cost);
+	}
+	if (new == IKE_S_HALF_OPEN) {
 		ctx->n_half_open++;
+		/* what it is counted under, and at what cost */
+		sa->ho_addr = sa->peer_addr;
+		sa->ho_cost = ike_dh_cost(sa->prop.dh);
+		ctx->half_open_cost += sa->ho_cost;
+		ike_src_adjust(ctx, sa->ho_addr, sa->cookie_ok, sa->ho_cost);
+	}
 	if (new == IKE_S_ESTABLISHED && !sa->established)
 		sa->established = ctx->now;
 	sa->state = new;
 	sa->why = why;
+	sa->dirty = true;
 }
 
 /* ---- indexes ----------------------------------------------------------- */
@@ -193,13 +203,16 @@ struct ike_child *child_alloc(struct ike_sa *sa)
 	return NULL;
 }
 
-static void child_slot_free(struct ike_sa *sa, struct ike_child *c)
+void child_slot_free(struct ike_sa *sa, struct ike_child *c)
 {
 	unsigned i;
 
+	if (!c)
+		return;
 	for (i = 0; i < IKE_CHILD_SLOTS; i++)
 		if (sa->child[i] == c)
 			sa->child[i] = NULL;
+	child_out_forget(c);
 	free(c);
 }
 
@@ -208,9 +221,25 @@ void child_drop(struct ike_ctx *ctx, struct ike_sa *sa, struct ike_child *c)
 {
 	if (!c)
 		return;
-	if (c->state)
+	if (c->state) {
+		child_out_release(ctx, sa, c);
 		ctx->env.child_remove(ctx->env.arg, sa, c);
+	}
 	child_slot_free(sa, c);
+	sa->dirty = true;
+}
+
+void children_drop(struct ike_ctx *ctx, struct ike_sa *sa)
+{
+	unsigned i;
+
+	/* those still without an outbound SA first, so that none is put in
+	 * on the way out */
+	for (i = 0; i < IKE_CHILD_SLOTS; i++)
+		if (sa->child[i] && sa->child[i]->out_keys)
+			child_drop(ctx, sa, sa->child[i]);
+	for (i = 0; i < IKE_CHILD_SLOTS; i++)
+		child_drop(ctx, sa, sa->child[i]);
 }
 
 struct ike_child *child_by_spi_in(const struct ike_sa *sa, uint32_t spi)
@@ -327,6 +356,7 @@ void sa_retire(struct ike_ctx *ctx, struct ike_sa *sa, const char *why)
 {
 	if (sa->state == IKE_S_DEAD)
 		return;
+	persist_forget(ctx, sa);
 	ike_set_state(ctx, sa, IKE_S_DEAD, why);
 	sa_unindex(ctx, sa);
 	sa_site_unlink(ctx, sa);
@@ -335,10 +365,7 @@ void sa_retire(struct ike_ctx *ctx, struct ike_sa *sa, const char *why)
 
 void sa_kill(struct ike_ctx *ctx, struct ike_sa *sa, const char *why)
 {
-	unsigned i;
-
-	for (i = 0; i < IKE_CHILD_SLOTS; i++)
-		child_drop(ctx, sa, sa->child[i]);
+	children_drop(ctx, sa);
 	sa_retire(ctx, sa, why);
 }
 
@@ -349,6 +376,7 @@ static void sa_free(struct ike_ctx *ctx, struct ike_sa *sa)
 	for (i = 0; i < IKE_CHILD_SLOTS; i++)
 		child_slot_free(sa, sa->child[i]);
 	sa_free_init(sa);
+	frags_free(sa);
 	req_free(sa->req);
 	ike_keys_wipe(&sa->keys);
 	free(sa->resp);

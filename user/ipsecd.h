@@ -35,9 +35,13 @@ struct ipsecd {
 	const char *pop_name;	/* which POP this gateway is */
 	uint32_t local_addr;	/* IKE address, network order; 0 = any */
 	bool force_generic;
+	uint32_t ike_rate, ike_burst;	/* XDP's IKE limit per site */
 	uint32_t flow_cap, device_cap;	/* inner defaults; 0 = built-in */
 	struct ike_cfg ike_cfg;		/* lifetimes, DPD, limits */
 	bool keep_default;		/* --shutdown=keep (SIGTERM keeps tunnels) */
+	/* UDP 500 and 4500 (ESP-in-UDP decapsulation): bound first at start,
+	 * closed last at stop, so a restart leaves the shortest gap */
+	int ike_fd[2];
 };
 
 /* Control-socket dispatcher (cmds.c). */

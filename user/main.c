@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,12 +17,14 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include <systemd/sd-daemon.h>
 
 #include "ctl.h"
 #include "datapath.h"
 #include "evloop.h"
 #include "ipsecd.h"
 #include "log.h"
+#include "sockets.h"
 #include "status.h"
 #include "tunnel.h"
 
@@ -39,18 +42,36 @@ static void usage(FILE *f)
 "  -g, --generic         attach in generic (skb) mode, skip native\n"
 "  -F, --flow-cap N      concurrent inner flows per site (default 10000)\n"
 "  -D, --device-cap N    inner source addresses per site (default 10000)\n"
+"      --ike-rate N      IKE packets a site may send per second (per CPU),\n"
+"                        dropped by XDP beyond (10; 0: no limit)\n"
+"      --ike-burst N     ... and in a burst over that rate (20)\n"
 "      --ike-lifetime S  IKE SA lifetime, s (default 86400; sites may set theirs)\n"
 "      --child-lifetime S  Child SA lifetime, s (default 7200)\n"
 "      --dpd-delay S     liveness check after S s without inbound IKE/ESP (30)\n"
 "      --dpd-timeout S   no answer for S s: the peer is dead (150)\n"
 "      --half-open S     IKE_SA_INIT to IKE_AUTH at most S s (30)\n"
 "      --max-half-open N half-open IKE SAs at most (10000)\n"
+"      --cookie-threshold N  from N half-open IKE SAs, IKE_SA_INIT must\n"
+"                        return a cookie first (RFC 7296 2.6; 1000; 0: always)\n"
+"      --max-half-open-src N  half-open IKE SAs of one source address, N\n"
+"                        without a cookie and N more with one (20)\n"
+"      --ike-frag-size N IKE fragmentation (RFC 7383) when the peer offers it,\n"
+"                        fragments of N-byte IP packets (1280; 0: not offered)\n"
+"      --workers N       threads for IKE_SA_INIT's DH and keys (one per CPU;\n"
+"                        0: on the event loop)\n"
+"      --dh-reuse S      our IKE_SA_INIT DH key pair serves S s (30; RFC 7296\n"
+"                        2.12); --no-dh-reuse: a new one per handshake\n"
 "      --auth-lifetime S send AUTH_LIFETIME S in IKE_AUTH (RFC 4478; off)\n"
-"      --shutdown MODE   what SIGTERM does: keep (default: tunnels stay in the\n"
-"                        kernel, a restart resumes them) or teardown (DELETE\n"
+"      --shutdown MODE   what SIGTERM does: keep (default: no DELETE, the\n"
+"                        kernel's SAs, policies, links and XDP stay and\n"
+"                        carry traffic; the IKE SAs saved in the database\n"
+"                        are resumed by the next start) or teardown (DELETE\n"
 "                        to every peer, all removed); SIGINT always tears down\n"
 "  -v, --verbose         debug logging (twice: libbpf too)\n"
-"  -h, --help            this text\n");
+"  -h, --help            this text\n"
+"\n"
+"UDP 500 and 4500 may come from systemd (ipsecd.socket, sd_listen_fds(3)):\n"
+"then NAT-T ESP keeps flowing while ipsecd restarts.\n");
 }
 
 static int libbpf_verbose;
@@ -94,9 +115,40 @@ static int opt_u32(const char *name, const char *arg, long min, long max,
 	return 0;
 }
 
+/* The settings that are one number each: --NAME N into struct ipsecd (the
+ * engine's ike_cfg, the classifier's IKE limit), all uint32_t. */
+static const struct {
+	const char *name;
+	long min, max;
+	size_t off;
+} cfg_opts[] = {
+#define CFG(name, min, max, field) { name, min, max, offsetof(struct ipsecd, field) }
+	CFG("ike-lifetime", EG_LIFETIME_MIN, EG_LIFETIME_MAX, ike_cfg.ike_lifetime),
+	CFG("child-lifetime", EG_LIFETIME_MIN, EG_LIFETIME_MAX, ike_cfg.child_lifetime),
+	CFG("dpd-delay", 1, EG_DPD_MAX, ike_cfg.dpd_delay),
+	CFG("dpd-timeout", 1, EG_DPD_MAX, ike_cfg.dpd_timeout),
+	CFG("half-open", 1, 3600, ike_cfg.half_open),
+	CFG("max-half-open", 1, IKE_MAX_SAS, ike_cfg.max_half_open),
+	CFG("auth-lifetime", 0, EG_LIFETIME_MAX, ike_cfg.auth_lifetime),
+	CFG("cookie-threshold", 0, IKE_MAX_SAS, ike_cfg.cookie_threshold),
+	/* each kind is counted in 16 bits */
+	CFG("max-half-open-src", 1, 65535, ike_cfg.max_half_open_src),
+	CFG("dh-reuse", 0, 300, ike_cfg.dh_reuse),
+	/* 0, or from 576: what every IPv4 host must take (RFC 791, 7383 2.5.1) */
+	CFG("ike-frag-size", 0, 9000, ike_cfg.frag_size),
+	CFG("workers", 0, 64, ike_cfg.workers),
+	/* the classifier's IKE limit per site */
+	CFG("ike-rate", 0, 100000, ike_rate),
+	CFG("ike-burst", 1, 100000, ike_burst),
+#undef CFG
+};
+#define N_CFG_OPTS	(sizeof(cfg_opts) / sizeof(cfg_opts[0]))
+#define OPT_CFG		1000	/* getopt value of cfg_opts[0] */
+enum { OPT_SHUTDOWN = 1, OPT_NO_DH_REUSE };
+
 static int parse_args(struct ipsecd *d, int argc, char **argv)
 {
-	static const struct option opts[] = {
+	static const struct option fixed[] = {
 		{ "iface", required_argument, NULL, 'i' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "socket", required_argument, NULL, 's' },
@@ -106,24 +158,31 @@ static int parse_args(struct ipsecd *d, int argc, char **argv)
 		{ "generic", no_argument, NULL, 'g' },
 		{ "flow-cap", required_argument, NULL, 'F' },
 		{ "device-cap", required_argument, NULL, 'D' },
-		{ "ike-lifetime", required_argument, NULL, 1 },
-		{ "child-lifetime", required_argument, NULL, 2 },
-		{ "dpd-delay", required_argument, NULL, 3 },
-		{ "dpd-timeout", required_argument, NULL, 4 },
-		{ "half-open", required_argument, NULL, 5 },
-		{ "max-half-open", required_argument, NULL, 6 },
-		{ "auth-lifetime", required_argument, NULL, 7 },
-		{ "shutdown", required_argument, NULL, 8 },
+		{ "shutdown", required_argument, NULL, OPT_SHUTDOWN },
+		{ "no-dh-reuse", no_argument, NULL, OPT_NO_DH_REUSE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
 	};
+	struct option opts[sizeof(fixed) / sizeof(fixed[0]) + N_CFG_OPTS + 1];
+	size_t i, n = sizeof(fixed) / sizeof(fixed[0]);
 	int c;
 
+	memcpy(opts, fixed, sizeof(fixed));
+	for (i = 0; i < N_CFG_OPTS; i++)
+		opts[n + i] = (struct option){ cfg_opts[i].name, required_argument, NULL,
+					       OPT_CFG + (int)i };
+	memset(&opts[n + N_CFG_OPTS], 0, sizeof(opts[0]));
 	while ((c = getopt_long(argc, argv, "i:d:s:P:a:n:gF:D:vh", opts, NULL)) != -1) {
 		char *end;
 		long v;
 
+		if (c >= OPT_CFG && c < OPT_CFG + (int)N_CFG_OPTS) {
+			i = (size_t)(c - OPT_CFG);
+			if (opt_u32(cfg_opts[i].name, optarg, cfg_opts[i].min, cfg_opts[i].max,
+				    (uint32_t *)((char *)d + cfg_opts[i].off)))
+				return -EINVAL;
+			continue;
+		}
 		switch (c) {
 		case 'F':
 		case 'D':
@@ -138,41 +197,10 @@ static int parse_args(struct ipsecd *d, int argc, char **argv)
 			else
 				d->device_cap = v;
 			break;
-		case 1:
-			if (opt_u32("ike-lifetime", optarg, EG_LIFETIME_MIN,
-				    EG_LIFETIME_MAX, &d->ike_cfg.ike_lifetime))
-				return -EINVAL;
+		case OPT_NO_DH_REUSE:
+			d->ike_cfg.dh_reuse = 0;
 			break;
-		case 2:
-			if (opt_u32("child-lifetime", optarg, EG_LIFETIME_MIN,
-				    EG_LIFETIME_MAX, &d->ike_cfg.child_lifetime))
-				return -EINVAL;
-			break;
-		case 3:
-			if (opt_u32("dpd-delay", optarg, 1, EG_DPD_MAX,
-				    &d->ike_cfg.dpd_delay))
-				return -EINVAL;
-			break;
-		case 4:
-			if (opt_u32("dpd-timeout", optarg, 1, EG_DPD_MAX,
-				    &d->ike_cfg.dpd_timeout))
-				return -EINVAL;
-			break;
-		case 5:
-			if (opt_u32("half-open", optarg, 1, 3600, &d->ike_cfg.half_open))
-				return -EINVAL;
-			break;
-		case 6:
-			if (opt_u32("max-half-open", optarg, 1, IKE_MAX_SAS,
-				    &d->ike_cfg.max_half_open))
-				return -EINVAL;
-			break;
-		case 7:
-			if (opt_u32("auth-lifetime", optarg, 0, EG_LIFETIME_MAX,
-				    &d->ike_cfg.auth_lifetime))
-				return -EINVAL;
-			break;
-		case 8:
+		case OPT_SHUTDOWN:
 			if (!strcmp(optarg, "keep")) {
 				d->keep_default = true;
 			} else if (!strcmp(optarg, "teardown")) {
@@ -209,6 +237,11 @@ static int parse_args(struct ipsecd *d, int argc, char **argv)
 			return -EINVAL;
 		}
 	}
+	if (d->ike_cfg.frag_size && d->ike_cfg.frag_size < 576) {
+		fprintf(stderr, "ipsecd: --ike-frag-size takes 0 or 576-9000, not %u\n",
+			d->ike_cfg.frag_size);
+		return -EINVAL;
+	}
 	if (optind != argc) {
 		fprintf(stderr, "ipsecd: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
@@ -230,21 +263,40 @@ static void make_parent(const char *path)
 	}
 }
 
+/* systemd's one-line status (systemctl status ipsecd). */
+static void notify_status(struct ipsecd *d)
+{
+	unsigned half = 0, all = d->tun ? ike_sa_count(eg_tunnels_ike(d->tun), &half) : 0;
+
+	sd_notifyf(0, "STATUS=%lld sites, %u IKE SAs (%u half-open), XDP %s",
+		   (long long)eg_site_count(d->st), all, half,
+		   d->dp ? eg_dp_mode(d->dp) : "none");
+}
+
 int main(int argc, char **argv)
 {
 	struct ipsecd d = { .db_path = EG_DB_PATH, .sock_path = EG_CTL_SOCK,
 			    .pin_root = EG_PIN_ROOT, .epfd = -1,
-			    .ike_cfg = IKE_CFG_DEFAULT, .keep_default = true };
+			    .ike_cfg = IKE_CFG_DEFAULT, .keep_default = true,
+			    .ike_rate = EG_IKE_RATE_DEFAULT, .ike_burst = EG_IKE_BURST_DEFAULT,
+			    .ike_fd = { -1, -1 } };
 	struct eg_ev sig_ev = { .fd = -1 };
 	struct eg_dp_opts dpo;
 	struct eg_err err;
 	sigset_t mask;
 	time_t last_tick = 0, last_scan = 0;
 	int rc = EXIT_FAILURE;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
+	/* a worker per CPU unless told (the engine's own default is none) */
+	d.ike_cfg.workers = ncpu > 0 ? (ncpu < 64 ? (uint32_t)ncpu : 64) : 1;
 	if (parse_args(&d, argc, argv))
 		return EXIT_FAILURE;
 	libbpf_set_print(libbpf_print);
+	/* first: a restart's gap in ESP-in-UDP is from the old one's last
+	 * step to this one, unless they are passed (sockets.h) */
+	if (d.local_addr && eg_sockets_bind(&d))
+		return EXIT_FAILURE;
 
 	make_parent(d.db_path);
 	if (eg_store_open(&d.st, d.db_path, &err)) {
@@ -276,6 +328,8 @@ int main(int argc, char **argv)
 	dpo.pin_root = d.pin_root;
 	dpo.local_addr = d.local_addr;
 	dpo.force_generic = d.force_generic;
+	dpo.ike_rate = d.ike_rate;
+	dpo.ike_burst = d.ike_burst;
 	{
 		struct eg_in_cfg def = EG_IN_CFG_DEFAULT;
 
@@ -298,12 +352,21 @@ int main(int argc, char **argv)
 	} else {
 		pr_warn("no --local-addr: the IKEv2 responder is off, XDP only");
 	}
+	/* last: sites and resumed tunnels' SPIs are in the maps by now, and
+	 * until here a previous ipsecd's classifier still filters */
+	eg_tunnels_prune_dp(d.tun, d.dp);
+	if (eg_dp_attach(d.dp, d.force_generic))
+		goto out;
 
 	if (eg_ctl_open(&d.ctl, d.epfd, d.sock_path, eg_cmd_dispatch, &d)) {
 		pr_err("cannot open control socket %s", d.sock_path);
 		goto out;
 	}
 	pr_info("ready: control socket %s", d.sock_path);
+	/* Type=notify: ready once the sites and resumed tunnels are in the
+	 * maps and the classifier is on; a no-op without NOTIFY_SOCKET */
+	sd_notify(0, "READY=1");
+	notify_status(&d);
 
 	while (!d.stop) {
 		struct epoll_event evs[32];
@@ -316,6 +379,7 @@ int main(int argc, char **argv)
 			eg_dp_sweep(d.dp);
 			if (now - last_scan >= EG_SCAN_SECS) {
 				eg_status_scan(d.status, &d);
+				notify_status(&d);
 				last_scan = now;
 			}
 			last_tick = now;
@@ -333,15 +397,19 @@ int main(int argc, char **argv)
 	}
 	rc = EXIT_SUCCESS;
 out:
+	sd_notifyf(0, "STOPPING=1\nSTATUS=stopping (%s)",
+		   d.teardown ? "teardown: tunnels deleted" : "tunnels kept for the next start");
 	eg_ctl_close(d.ctl);
-	eg_tunnels_close(d.tun, d.teardown || rc != EXIT_SUCCESS);
-	eg_dp_close(d.dp);
+	/* a failure keeps the tunnels too: only an operator tears them down */
+	eg_tunnels_close(d.tun, d.teardown);
+	eg_dp_close(d.dp, !d.teardown);
 	eg_status_close(d.status);
 	if (sig_ev.fd >= 0)
 		close(sig_ev.fd);
 	if (d.epfd >= 0)
 		close(d.epfd);
 	eg_store_close(d.st);
+	eg_sockets_unbind(&d);
 	pr_info("stopped");
 	return rc;
 }

@@ -196,12 +196,27 @@ static const char schema_v4[] =
 	"ALTER TABLE sites ADD COLUMN dpd_timeout INTEGER NOT NULL DEFAULT 0"
 	" CHECK (dpd_timeout BETWEEN 0 AND 86400);";
 
+/*
+ * v5: the IKE SAs that a restart resumes (ike_persist.c's records, keys
+ * included: the file is 0600 and secure_delete overwrites what goes), by
+ * our SPI; saved_at is the wall clock in ms. A site's go with it.
+ */
+static const char schema_v5[] =
+	"CREATE TABLE ike_sas ("
+	" spi		BLOB PRIMARY KEY CHECK (length(spi) = 8),"
+	" site_id	INTEGER NOT NULL REFERENCES sites (id) ON DELETE CASCADE,"
+	" saved_at	INTEGER NOT NULL,"
+	" rec		BLOB NOT NULL CHECK (length(rec) BETWEEN 1 AND 12288)"
+	") STRICT;"
+	"CREATE INDEX ike_sas_site ON ike_sas (site_id);";
+
 /* Version i + 1 is reached by applying migrations[i]. Append, never edit. */
 static const struct eg_migration migrations[] = {
 	{ .sql = schema_v1 },
 	{ .sql = schema_v2 },
 	{ .sql = schema_v3 },
 	{ .sql = schema_v4 },
+	{ .sql = schema_v5 },
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == EG_STORE_SCHEMA_VERSION,
@@ -234,6 +249,7 @@ enum stmt_id {
 	ST_POP_ID, ST_POP_BY_NAME, ST_POP_NAME_TAKEN, ST_POP_EXISTS,
 	ST_POP_INSERT, ST_POP_UPDATE, ST_POP_USERS, ST_POP_DELETE,
 	ST_PSK_PUT, ST_PSK_GET,
+	ST_IKE_PUT, ST_IKE_DEL, ST_IKE_ALL, ST_IKE_CLEAR,
 	ST__MAX
 };
 
@@ -269,6 +285,14 @@ static const char *const stmt_sql[ST__MAX] = {
 		"INSERT INTO site_psks (site_id, psk) VALUES (?1, ?2)"
 		" ON CONFLICT (site_id) DO UPDATE SET psk = excluded.psk",
 	[ST_PSK_GET]		= "SELECT psk FROM site_psks WHERE site_id = ?1",
+	[ST_IKE_PUT]		=
+		"INSERT INTO ike_sas (spi, site_id, saved_at, rec)"
+		" VALUES (?1, ?2, ?3, ?4) ON CONFLICT (spi) DO UPDATE SET"
+		" site_id = excluded.site_id, saved_at = excluded.saved_at,"
+		" rec = excluded.rec",
+	[ST_IKE_DEL]		= "DELETE FROM ike_sas WHERE spi = ?1",
+	[ST_IKE_ALL]		= "SELECT spi, site_id, saved_at, rec FROM ike_sas",
+	[ST_IKE_CLEAR]		= "DELETE FROM ike_sas",
 	[ST_SITE_BY_NAME]	= "SELECT " SITE_COLS " WHERE s.name = ?1",
 	[ST_SITE_BY_ID]		= "SELECT " SITE_COLS " WHERE s.id = ?1",
 	[ST_SITE_BY_IDENT]	= "SELECT " SITE_COLS
@@ -1632,8 +1656,8 @@ int eg_site_foreach(struct eg_store *st, eg_site_cb cb, void *arg,
 {
 	static const char *const sql[] = {
 		"SELECT " SITE_COLS " ORDER BY s.id",
-		"SELECT b.site_id, p.name FROM site_backup_pops b"
-		" JOIN pops p ON p.id = b.pop_id ORDER BY b.site_id, b.pref",
+		("SELECT b.site_id, p.name FROM site_backup_pops b"
+		 " JOIN pops p ON p.id = b.pop_id ORDER BY b.site_id, b.pref"),
 		"SELECT site_id, port FROM site_ports ORDER BY site_id, port",
 	};
 	sqlite3_stmt *stmt[ARRAY_SIZE(sql)] = { NULL };
@@ -2469,4 +2493,62 @@ int eg_pop_foreach(struct eg_store *st, eg_pop_cb cb, void *arg,
 out:
 	sqlite3_finalize(stmt);
 	return ret;
+}
+
+/* ---- IKE SA records (restart without outage) ---------------------------------- */
+
+int eg_ike_rec_put(struct eg_store *st, const uint8_t spi[EG_IKE_SPI_LEN],
+		   int64_t site_id, int64_t saved_at, const uint8_t *rec,
+		   size_t len, struct eg_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int ret;
+
+	if (rec && (!len || len > EG_IKE_REC_MAX))
+		return eg_fail(err, EINVAL, "IKE SA record of %zu bytes", len);
+	ret = stmt_get(st, rec ? ST_IKE_PUT : ST_IKE_DEL, &stmt, err);
+	if (ret)
+		return ret;
+	if (sqlite3_bind_blob(stmt, 1, spi, EG_IKE_SPI_LEN, SQLITE_STATIC) ||
+	    (rec && (sqlite3_bind_int64(stmt, 2, site_id) ||
+		     sqlite3_bind_int64(stmt, 3, saved_at) ||
+		     sqlite3_bind_blob(stmt, 4, rec, len, SQLITE_STATIC))))
+		ret = bind_fail(st, err);
+	else if (sqlite3_step(stmt) != SQLITE_DONE)
+		ret = db_fail(st, err, rec ? "saving an IKE SA" : "forgetting an IKE SA");
+	stmt_done(stmt);
+	return ret;
+}
+
+int eg_ike_rec_foreach(struct eg_store *st, eg_ike_rec_cb cb, void *arg,
+		       struct eg_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int ret, rc;
+
+	ret = stmt_get(st, ST_IKE_ALL, &stmt, err);
+	if (ret)
+		return ret;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const void *spi = sqlite3_column_blob(stmt, 0);
+		const void *rec = sqlite3_column_blob(stmt, 3);
+		size_t n = sqlite3_column_bytes(stmt, 3);
+
+		if (!spi || sqlite3_column_bytes(stmt, 0) != EG_IKE_SPI_LEN || !rec ||
+		    n > EG_IKE_REC_MAX)
+			continue;	/* the schema's CHECKs make this a bug */
+		ret = cb(spi, sqlite3_column_int64(stmt, 1),
+			 sqlite3_column_int64(stmt, 2), rec, n, arg);
+		if (ret)
+			break;
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = db_fail(st, err, "reading the saved IKE SAs");
+	stmt_done(stmt);
+	return ret;
+}
+
+int eg_ike_rec_clear(struct eg_store *st, struct eg_err *err)
+{
+	return run(st, ST_IKE_CLEAR, err);
 }

@@ -22,7 +22,7 @@
 #define EG_MAX_BACKUP_POPS	9
 #define EG_MAX_CUSTOM_PORTS	32
 #define EG_LOCATION_MAX		64
-#define EG_STORE_SCHEMA_VERSION	4
+#define EG_STORE_SCHEMA_VERSION	5
 #define EG_CAP_MAX		1000000	/* per-site flow/device cap bound */
 #define EG_CIPHER_MAX		16
 #define EG_PAGE_MAX		100	/* sites per page, the IPSec page's limit */
@@ -229,6 +229,23 @@ int eg_pop_delete(struct eg_store *st, const char *name, struct eg_err *err);
 typedef int (*eg_pop_cb)(const struct eg_pop_rec *p, void *arg);
 int eg_pop_foreach(struct eg_store *st, eg_pop_cb cb, void *arg,
 		   struct eg_err *err);
+
+/*
+ * IKE SAs saved for a restart that keeps the tunnels: opaque records of
+ * the IKE engine (ike_persist.c) under our SPI, with the wall clock (ms)
+ * of the save. put with rec NULL forgets one; clear forgets all (a full
+ * teardown). Records hold keys: the file is 0600, secure_delete is on.
+ */
+#define EG_IKE_SPI_LEN	8
+#define EG_IKE_REC_MAX	12288
+int eg_ike_rec_put(struct eg_store *st, const uint8_t spi[EG_IKE_SPI_LEN],
+		   int64_t site_id, int64_t saved_at, const uint8_t *rec,
+		   size_t len, struct eg_err *err);
+typedef int (*eg_ike_rec_cb)(const uint8_t *spi, int64_t site_id, int64_t saved_at,
+			     const uint8_t *rec, size_t len, void *arg);
+int eg_ike_rec_foreach(struct eg_store *st, eg_ike_rec_cb cb, void *arg,
+		       struct eg_err *err);
+int eg_ike_rec_clear(struct eg_store *st, struct eg_err *err);
 
 /*
  * Transactions, for all-or-nothing batches (enable/disable/delete, import).

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tunnel.c - sockets and kernel programming behind the IKE engine.
+ * tunnel.c - the kernel programming behind the IKE engine.
  *
  * Site isolation: each site with a tunnel gets an XFRM interface (if_id =
  * site id) enslaved to its own VRF (table EG_VRF_TABLE_BASE + site id). Its
@@ -11,7 +11,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <net/if.h>
-#include <linux/ipsec.h>
 #include <linux/xfrm.h>
 #include <openssl/crypto.h>
 
@@ -31,15 +29,9 @@
 #include "link.h"
 #include "log.h"
 #include "policy.h"
+#include "sockets.h"
 #include "tunnel.h"
 #include "xfrm.h"
-
-#ifndef UDP_ENCAP
-#define UDP_ENCAP 100
-#endif
-#ifndef UDP_ENCAP_ESPINUDP
-#define UDP_ENCAP_ESPINUDP 2
-#endif
 
 #define REPLAY_WINDOW	128
 
@@ -59,56 +51,14 @@ struct eg_tunnels {
 	struct eg_xfrm *mon;		/* expiry and NAT mapping events */
 	struct eg_pol_tab *pol;		/* policy and route owners */
 	struct eg_ev ev500, ev4500, evmon;
+	struct eg_ev evwork;		/* IKE_SA_INIT results from the workers */
 	struct site_ref *sites;
+	bool in_batch;			/* a save transaction is open */
+	bool live;			/* opened: the saved SAs are ours */
 	uint8_t buf[65536];
 };
 
 /* ---- sockets ---------------------------------------------------------------- */
-
-/* IKE traffic itself must never be caught by an IPsec policy. */
-static int bypass_policy(int fd)
-{
-	struct xfrm_userpolicy_info pol;
-	int dir;
-
-	for (dir = XFRM_POLICY_IN; dir <= XFRM_POLICY_OUT; dir++) {
-		memset(&pol, 0, sizeof(pol));
-		pol.action = XFRM_POLICY_ALLOW;
-		pol.sel.family = AF_INET;
-		pol.dir = dir;
-		pol.lft.soft_byte_limit = XFRM_INF;
-		pol.lft.hard_byte_limit = XFRM_INF;
-		pol.lft.soft_packet_limit = XFRM_INF;
-		pol.lft.hard_packet_limit = XFRM_INF;
-		if (setsockopt(fd, IPPROTO_IP, IP_XFRM_POLICY, &pol, sizeof(pol)))
-			return -errno;
-	}
-	return 0;
-}
-
-static int udp_socket(uint32_t addr, uint16_t port, bool encap)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
-				  .sin_addr.s_addr = addr };
-	int fd, one = 1, type = UDP_ENCAP_ESPINUDP, err;
-
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    (encap && setsockopt(fd, IPPROTO_UDP, UDP_ENCAP, &type, sizeof(type)))) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	err = bypass_policy(fd);
-	if (err) {
-		close(fd);
-		return err;
-	}
-	return fd;
-}
 
 static void sock_cb(struct eg_ev *ev, uint32_t events)
 {
@@ -199,16 +149,11 @@ static uint32_t probe_ip(struct eg_tunnels *t)
 
 static int env_spi_alloc(void *arg, const struct ike_sa *sa, uint32_t *spi)
 {
-	uint32_t v;
-	int rc;
+	struct eg_tunnels *t = arg;
 
-	(void)arg;
 	(void)sa;
-	/* Random; a collision makes the state add fail with EEXIST. */
-	rc = ike_spi_esp(&v);
-	if (!rc)
-		*spi = htonl(v);
-	return rc;
+	/* Random above the index bits; the index free in eg_spis. */
+	return eg_dp_spi_pick(t->d->dp, spi);
 }
 
 /* Inbound IKE and ESP of the site, from the XDP counters (liveness). */
@@ -466,7 +411,8 @@ static void env_child_remove(void *arg, const struct ike_sa *sa,
 	eg_dp_spi_del(t->d->dp, c->spi_in);
 	/* what this Child SA owns: its two SAs, its references */
 	eg_xfrm_sa_del(t->x, c->spi_in, t->d->local_addr);
-	eg_xfrm_sa_del(t->x, c->spi_out, sa->peer_addr);
+	if (!c->out_keys)	/* else never put in */
+		eg_xfrm_sa_del(t->x, c->spi_out, sa->peer_addr);
 	if (!r)
 		return;
 	refs_put(t, sa, c, ~0u, ~0u, r->xfrmi_ifindex);
@@ -499,9 +445,27 @@ static void sa_pair(struct eg_tunnels *t, const struct ike_sa *sa,
 	in->hard_time = out->hard_time = hard > soft ? hard : soft + 1;
 }
 
-static int env_child_install(void *arg, const struct ike_sa *sa,
+/* The outbound half of a Child SA the responder of a rekey held back. */
+static int child_install_out(struct eg_tunnels *t, const struct ike_sa *sa,
 			     const struct ike_child *c,
 			     const struct ike_child_keys *k)
+{
+	struct eg_xfrm_sa in = { 0 }, out = { 0 };
+	int rc;
+
+	sa_pair(t, sa, c, &in, &out);
+	rc = sa_algs(&out, &c->prop, k->encr_r, k->encr_len, k->integ_r,
+		     k->integ_len);
+	if (!rc && (rc = eg_xfrm_sa_add(t->x, &out)))
+		pr_warn("site '%s': outbound SA: %s (%s)", sa->site_name, strerror(-rc),
+			eg_xfrm_errmsg(t->x));
+	eg_xfrm_sa_wipe(&out);
+	return rc;
+}
+
+static int env_child_install(void *arg, const struct ike_sa *sa,
+			     const struct ike_child *c,
+			     const struct ike_child_keys *k, unsigned dirs)
 {
 	struct eg_tunnels *t = arg;
 	struct eg_xfrm_sa in = { 0 }, out = { 0 };
@@ -509,12 +473,14 @@ static int env_child_install(void *arg, const struct ike_sa *sa,
 	bool in_ok = false, out_ok = false;
 	int rc;
 
+	if (!(dirs & IKE_DIR_IN))
+		return child_install_out(t, sa, c, k);
 	r = site_ref_get(t, sa, false);
 	if (!r)
 		return -EIO;
 	sa_pair(t, sa, c, &in, &out);
 	rc = sa_algs(&in, &c->prop, k->encr_i, k->encr_len, k->integ_i, k->integ_len);
-	if (!rc)
+	if (!rc && (dirs & IKE_DIR_OUT))
 		rc = sa_algs(&out, &c->prop, k->encr_r, k->encr_len, k->integ_r,
 			     k->integ_len);
 	if (!rc && !(rc = eg_xfrm_sa_add(t->x, &in)))
@@ -522,7 +488,7 @@ static int env_child_install(void *arg, const struct ike_sa *sa,
 	else if (rc)
 		pr_warn("site '%s': inbound SA: %s (%s)", sa->site_name, strerror(-rc),
 			eg_xfrm_errmsg(t->x));
-	if (!rc && !(rc = eg_xfrm_sa_add(t->x, &out)))
+	if (!rc && (dirs & IKE_DIR_OUT) && !(rc = eg_xfrm_sa_add(t->x, &out)))
 		out_ok = true;
 	else if (rc && in_ok)
 		pr_warn("site '%s': outbound SA: %s (%s)", sa->site_name, strerror(-rc),
@@ -547,6 +513,39 @@ static int env_child_install(void *arg, const struct ike_sa *sa,
 			eg_xfrm_sa_del(t->x, c->spi_out, sa->peer_addr);
 		site_unref(t, r);
 	}
+	return rc;
+}
+
+/*
+ * A resumed Child SA (restart): the kernel must still have both of its
+ * SAs; its policies, routes, link and XDP SPI are taken over as they are.
+ */
+static int env_child_adopt(void *arg, const struct ike_sa *sa,
+			   const struct ike_child *c)
+{
+	struct eg_tunnels *t = arg;
+	struct eg_xfrm_sa_stats xs;
+	struct site_ref *r;
+	int rc;
+
+	/* a held-back outbound half (rekey responder) is not there yet */
+	if ((rc = eg_xfrm_sa_stats(t->x, c->spi_in, t->d->local_addr, &xs)) ||
+	    (!c->out_keys &&
+	     (rc = eg_xfrm_sa_stats(t->x, c->spi_out, sa->peer_addr, &xs)))) {
+		/* half a pair is of no use: the rest goes too */
+		eg_xfrm_sa_del(t->x, c->spi_in, t->d->local_addr);
+		if (!c->out_keys)
+			eg_xfrm_sa_del(t->x, c->spi_out, sa->peer_addr);
+		return rc;
+	}
+	r = site_ref_get(t, sa, true);
+	if (!r)
+		return -EIO;
+	rc = refs_get(t, sa, c, r->xfrmi_ifindex, true);
+	if (!rc && (rc = eg_dp_spi_add(t->d->dp, c->spi_in, sa->peer_addr)))
+		refs_put(t, sa, c, ~0u, ~0u, r->xfrmi_ifindex);
+	if (rc)
+		site_unref(t, r);
 	return rc;
 }
 
@@ -590,6 +589,14 @@ static void xfrm_event(const struct eg_xfrm_expire *ev, void *arg)
 		ike_child_expire(t->ike, ev->spi, ev->hard);
 }
 
+static void workers_cb(struct eg_ev *ev, uint32_t events)
+{
+	struct eg_tunnels *t = ev->arg;
+
+	(void)events;
+	ike_workers_poll(t->ike);
+}
+
 static void monitor_cb(struct eg_ev *ev, uint32_t events)
 {
 	struct eg_tunnels *t = ev->arg;
@@ -599,6 +606,158 @@ static void monitor_cb(struct eg_ev *ev, uint32_t events)
 	n = eg_xfrm_monitor_read(t->mon, xfrm_event, t);
 	if (n == -ENOBUFS)
 		pr_warn("XFRM events lost (socket overrun): the timers of the IKE engine still apply");
+}
+
+/* ---- sockets, bound before anything else ---------------------------------------- */
+
+/* ---- persistence: a restart keeps the tunnels ------------------------------------ */
+
+_Static_assert(IKE_PERSIST_MAX == EG_IKE_REC_MAX, "one bound for a saved IKE SA");
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int env_sa_save(void *arg, const uint8_t spi[IKE_SPI_LEN], int64_t site_id,
+		       const uint8_t *rec, size_t len)
+{
+	struct eg_tunnels *t = arg;
+	struct eg_err err;
+	int rc = eg_ike_rec_put(t->d->st, spi, site_id, wall_ms(), rec, len, &err);
+	unsigned long long v = 0;
+	unsigned i;
+
+	if (rc) {
+		for (i = 0; i < IKE_SPI_LEN; i++)
+			v = v << 8 | spi[i];
+		pr_warn("%s IKE SA %016llx: %s", rec ? "saving" : "forgetting", v, err.msg);
+	}
+	return rc;
+}
+
+/* One transaction per flush: a thousand SAs saved cost one fsync. */
+static void env_save_batch(void *arg, bool begin)
+{
+	struct eg_tunnels *t = arg;
+	struct eg_err err;
+
+	if (begin) {
+		t->in_batch = !eg_store_begin(t->d->st, &err);
+	} else if (t->in_batch) {
+		if (eg_store_commit(t->d->st, &err))
+			pr_warn("saving IKE SAs: %s", err.msg);
+		t->in_batch = false;
+	}
+}
+
+struct saved { uint8_t *rec; size_t len; int64_t saved_at; uint8_t spi[IKE_SPI_LEN];
+	       struct saved *next; };
+
+static int collect(const uint8_t *spi, int64_t site_id, int64_t saved_at,
+		   const uint8_t *rec, size_t len, void *arg)
+{
+	struct saved **list = arg, *s = calloc(1, sizeof(*s));
+
+	(void)site_id;
+	if (!s || !(s->rec = malloc(len))) {
+		free(s);
+		return -ENOMEM;
+	}
+	memcpy(s->rec, rec, len);
+	memcpy(s->spi, spi, IKE_SPI_LEN);
+	s->len = len;
+	s->saved_at = saved_at;
+	s->next = *list;
+	*list = s;
+	return 0;
+}
+
+/* Bring back the IKE SAs the last ipsecd left; forget those that fail. */
+static void resume_all(struct eg_tunnels *t)
+{
+	struct saved *list = NULL, *s;
+	unsigned ok = 0, bad = 0;
+	int64_t now = wall_ms();
+	struct eg_err err;
+
+	if (eg_ike_rec_foreach(t->d->st, collect, &list, &err))
+		pr_warn("reading the saved IKE SAs: %s", err.msg);
+	while ((s = list)) {
+		list = s->next;
+		if (ike_resume(t->ike, s->rec, s->len,
+			       now > s->saved_at ? (uint64_t)(now - s->saved_at) : 0)) {
+			bad++;
+			eg_ike_rec_put(t->d->st, s->spi, 0, 0, NULL, 0, &err);
+		} else {
+			ok++;
+		}
+		OPENSSL_cleanse(s->rec, s->len);
+		free(s->rec);
+		free(s);
+	}
+	if (ok || bad)
+		pr_info("%u IKE SA(s) resumed from the last run, %u could not be", ok, bad);
+}
+
+struct spi_list {
+	uint32_t *v;
+	size_t n, cap;
+	bool failed;
+};
+
+static void spi_collect(const struct ike_sa *sa, void *arg)
+{
+	struct spi_list *l = arg;
+	unsigned i;
+
+	for (i = 0; i < IKE_CHILD_SLOTS; i++) {
+		if (!sa->child[i] || l->failed)
+			continue;
+		if (l->n == l->cap) {
+			size_t cap = l->cap ? 2 * l->cap : 64;
+			uint32_t *v = realloc(l->v, cap * sizeof(*v));
+
+			if (!v) {
+				l->failed = true;
+				return;
+			}
+			l->v = v;
+			l->cap = cap;
+		}
+		l->v[l->n++] = sa->child[i]->spi_in;
+	}
+}
+
+static int u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void eg_tunnels_prune_dp(struct eg_tunnels *t, struct eg_dp *dp)
+{
+	struct spi_list l = { 0 };
+	int err;
+
+	if (!dp)
+		return;
+	if (t)
+		ike_foreach(t->ike, spi_collect, &l);
+	if (l.failed) {
+		pr_warn("no memory to list the SPIs: carried-over eg_spis entries stay");
+	} else {
+		if (l.n)
+			qsort(l.v, l.n, sizeof(*l.v), u32_cmp);
+		err = eg_dp_carry_prune(dp, l.v, l.n);
+		if (err)
+			pr_warn("pruning the carried-over maps: %s", strerror(-err));
+	}
+	free(l.v);
 }
 
 /* ---- life cycle ---------------------------------------------------------------- */
@@ -613,6 +772,8 @@ int eg_tunnels_open(struct eg_tunnels **out, struct ipsecd *d)
 		.child_install = env_child_install,
 		.child_remove = env_child_remove, .spi_alloc = env_spi_alloc,
 		.peer_moved = env_peer_moved, .site_rx = env_site_rx,
+		.sa_save = env_sa_save, .save_batch = env_save_batch,
+		.child_adopt = env_child_adopt,
 	};
 	char ip[INET_ADDRSTRLEN];
 	int rc;
@@ -621,7 +782,7 @@ int eg_tunnels_open(struct eg_tunnels **out, struct ipsecd *d)
 	if (!t)
 		return -ENOMEM;
 	t->d = d;
-	t->ev500.fd = t->ev4500.fd = t->evmon.fd = -1;
+	t->ev500.fd = t->ev4500.fd = t->evmon.fd = t->evwork.fd = -1;
 	env.arg = t;
 	rc = eg_xfrm_open(&t->x);
 	if (!rc)
@@ -643,14 +804,18 @@ int eg_tunnels_open(struct eg_tunnels **out, struct ipsecd *d)
 	rc = ike_ctx_new(&t->ike, &env, &d->ike_cfg);
 	if (rc)
 		goto fail;
-	t->ev500.fd = udp_socket(d->local_addr, 500, false);
-	t->ev4500.fd = udp_socket(d->local_addr, 4500, true);
-	if (t->ev500.fd < 0 || t->ev4500.fd < 0) {
-		rc = t->ev500.fd < 0 ? t->ev500.fd : t->ev4500.fd;
-		pr_err("IKE sockets on %s:500/4500: %s",
-		       inet_ntop(AF_INET, &d->local_addr, ip, sizeof(ip)), strerror(-rc));
+	t->evwork.fd = ike_worker_fd(t->ike);
+	t->evwork.cb = workers_cb;
+	t->evwork.arg = t;
+	if (t->evwork.fd >= 0 && (rc = eg_ev_add(d->epfd, &t->evwork, EPOLLIN))) {
+		t->evwork.fd = -1;
 		goto fail;
 	}
+	if (d->ike_fd[0] < 0 && (rc = eg_sockets_bind(d)))
+		goto fail;
+	/* the sockets stay d's: closed last, after everything else */
+	t->ev500.fd = d->ike_fd[0];
+	t->ev4500.fd = d->ike_fd[1];
 	t->ev500.cb = t->ev4500.cb = sock_cb;
 	t->ev500.arg = t->ev4500.arg = t;
 	if ((rc = eg_ev_add(d->epfd, &t->ev500, EPOLLIN)) ||
@@ -658,6 +823,8 @@ int eg_tunnels_open(struct eg_tunnels **out, struct ipsecd *d)
 		goto fail;
 	pr_info("IKEv2 responder on %s:500 and :4500 (NAT-T)",
 		inet_ntop(AF_INET, &d->local_addr, ip, sizeof(ip)));
+	resume_all(t);
+	t->live = true;
 	*out = t;
 	return 0;
 fail:
@@ -667,17 +834,19 @@ fail:
 
 void eg_tunnels_close(struct eg_tunnels *t, bool teardown)
 {
+	struct eg_err err;
+
 	if (!t)
 		return;
+	if (t->evwork.fd >= 0)
+		eg_ev_del(t->d->epfd, &t->evwork);	/* before the pool closes it */
 	ike_ctx_free(t->ike, teardown);
-	if (t->ev500.fd >= 0) {
+	if (teardown && t->live && eg_ike_rec_clear(t->d->st, &err))
+		pr_warn("forgetting the saved IKE SAs: %s", err.msg);
+	if (t->ev500.fd >= 0)
 		eg_ev_del(t->d->epfd, &t->ev500);
-		close(t->ev500.fd);
-	}
-	if (t->ev4500.fd >= 0) {
+	if (t->ev4500.fd >= 0)
 		eg_ev_del(t->d->epfd, &t->ev4500);
-		close(t->ev4500.fd);
-	}
 	if (t->evmon.fd >= 0)
 		eg_ev_del(t->d->epfd, &t->evmon);
 	while (t->sites) {

@@ -13,9 +13,14 @@
 
 struct ipsecd;
 struct eg_tunnels;
+struct eg_dp;
 struct ike_ctx;
 
+/* the IKE sockets are d->ike_fd, bound first by eg_sockets_bind or here */
 int eg_tunnels_open(struct eg_tunnels **t, struct ipsecd *d);
+/* Drop what maps carried over from the previous ipsecd hold for no
+ * tunnel of ours (eg_dp_carry_prune); t may be NULL (no IKE). */
+void eg_tunnels_prune_dp(struct eg_tunnels *t, struct eg_dp *dp);
 /* teardown: DELETEs to peers, every SA, policy, link removed; otherwise
  * the kernel keeps it all (a restart) */
 void eg_tunnels_close(struct eg_tunnels *t, bool teardown);

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # make bench: every benchmark, each figure next to its baseline or peer
 # measured in the same run. Results land in BUILD/bench/.
-set -eu
+set -eu -o pipefail
 BUILD=${1:-build}
 mkdir -p "$BUILD/bench"
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
@@ -24,3 +24,16 @@ openssl speed -seconds 2 ffdh2048 2>/dev/null | tail -3
 echo
 echo "== site store at scale (100,000 sites)"
 "$(dirname "$0")/bench_sites.sh" "$BUILD" 100000
+
+echo
+echo "== IKE responders side by side in the VM: charon 5.9.8 vs ipsecd (tools/ikeload)"
+# the VM is TCG-emulated: this part takes about ten minutes
+if [ "${BENCH_VM:-1}" = 1 ]; then
+	tests/vm/vm.sh --build "$BUILD" --timeout 1500 -- tests/bench/vm_ike.sh "$BUILD" |
+		tee "$BUILD/bench/ike_vm.log"
+	grep '^BENCH-JSON ' "$BUILD/bench/ike_vm.log" | sed 's/^BENCH-JSON //' |
+		jq -s . >"$BUILD/bench/ike_vm.json"
+	echo "wrote $BUILD/bench/ike_vm.json"
+else
+	echo "skipped (BENCH_VM=0)"
+fi

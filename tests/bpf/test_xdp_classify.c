@@ -11,12 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/bpf.h>
 #include <linux/types.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "dp_index.h"
 #include "espgate.h"
 #include "xdp_classify.skel.h"
 
@@ -60,6 +62,12 @@ static const unsigned char ike_natt[32] = { [21] = 0x20, [22] = 34 };
 static const unsigned char esp_a[16] = { 0, 1, 0, 0x0a, 0, 0, 0, 1 };
 static const unsigned char esp_b[16] = { 0, 1, 0, 0x0b, 0, 0, 0, 1 };
 static const unsigned char esp_x[16] = { 0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 1 };
+/* SPI_A's eg_spis index, other bits above it: 0x0015000a */
+static const unsigned char esp_a_idx[16] = { 0, 0x15, 0, 0x0a, 0, 0, 0, 1 };
+/* An address that is no site's and hashes to SITE_A's eg_src bucket
+ * (found at start). */
+static char collider_a[INET_ADDRSTRLEN];
+static const unsigned char tcp_syn[20] = { 0x30, 0x39, 0x01, 0xbb, [12] = 0x50, [13] = 0x02 };
 static const unsigned char keepalive[1] = { 0xff };
 static const unsigned char short_ike[10];
 
@@ -130,6 +138,16 @@ static const struct tcase cases[] = {
 	  XDP_DROP, EG_DROP_UNKNOWN_SRC, -1, .ike = 0 },
 	{ "unknown source esp", P(.src = STRANGER, .dport = 4500, .pl = esp_a, .pl_len = 16),
 	  XDP_DROP, EG_DROP_UNKNOWN_SRC, -1, .ike = 0 },
+	{ "unknown source in site a's bucket, ike", P(.src = collider_a, .dport = 500, .pl = ike_hdr, .pl_len = 28),
+	  XDP_DROP, EG_DROP_UNKNOWN_SRC, -1, .ike = 0 },
+	{ "unknown source in site a's bucket, a's esp", P(.src = collider_a, .dport = 4500, .pl = esp_a, .pl_len = 16),
+	  XDP_DROP, EG_DROP_UNKNOWN_SRC, -1, .ike = 0 },
+	{ "unknown source in site a's bucket, keepalive", P(.src = collider_a, .dport = 4500, .pl = keepalive, .pl_len = 1),
+	  XDP_DROP, EG_DROP_UNKNOWN_SRC, -1, .ike = 0 },
+	{ "unknown source in site a's bucket, fragment", P(.src = collider_a, .frag_off = 0x00b9, .proto = 17, .pl = esp_x, .pl_len = 16),
+	  XDP_DROP, EG_DROP_FRAG_UNKNOWN, -1, .ike = 0 },
+	{ "esp, a's spi index, another spi", P(.src = SITE_A, .dport = 4500, .pl = esp_a_idx, .pl_len = 16),
+	  XDP_DROP, EG_DROP_BAD_SPI, SLOT_A, .badspi = 1 },
 	{ "disabled site ike", P(.src = SITE_D, .dport = 500, .pl = ike_hdr, .pl_len = 28),
 	  XDP_DROP, EG_DROP_DISABLED, SLOT_D, .dis = 1 },
 	{ "disabled site keepalive", P(.src = SITE_D, .dport = 4500, .pl = keepalive, .pl_len = 1),
@@ -176,7 +194,7 @@ static const struct tcase cases[] = {
 	  XDP_PASS, EG_PASS_NOT_IPV4, -1, .ike = 0 },
 	{ "ipv6 udp 4500", P(.ipv6 = 1, .dport = 4500, .pl = esp_a, .pl_len = 16),
 	  XDP_PASS, EG_PASS_NOT_IPV4, -1, .ike = 0 },
-	{ "tcp", P(.src = STRANGER, .proto = 6, .pl = esp_x, .pl_len = 20),
+	{ "tcp", P(.src = STRANGER, .proto = 6, .pl = tcp_syn, .pl_len = 20),
 	  XDP_PASS, EG_PASS_NOT_UDP, -1, .ike = 0 },
 	{ "udp 53 from stranger", P(.src = STRANGER, .dport = 53, .pl = esp_x, .pl_len = 16),
 	  XDP_PASS, EG_PASS_OTHER_PORT, -1, .ike = 0 },
@@ -245,23 +263,33 @@ static int run(int prog_fd, const unsigned char *pkt, int len, __u32 *retval)
 	return err ? -errno : 0;
 }
 
+/*
+ * A site in eg_sites and in its eg_src bucket: alone there (the program
+ * answers from the bucket) or, with shared, the bucket marked shared (the
+ * program must answer from eg_sites, with the same verdicts).
+ */
 static void add_site(struct xdp_classify_bpf *skel, const char *ip,
-		     __u32 id, __u32 slot, int enabled)
+		     __u32 id, __u32 slot, int enabled, int shared)
 {
 	struct eg_site s = { .site_id = id, .slot = slot,
 			     .flags = enabled ? EG_SITE_ENABLED : 0 };
+	struct eg_src src = { .slot = slot,
+			      .flags = shared ? EG_SRC_MANY :
+				       EG_SRC_ONE | (enabled ? EG_SITE_ENABLED : 0) };
 	__u32 a;
 
 	inet_pton(AF_INET, ip, &a);
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.eg_sites), &a, &s, 0))
+	src.saddr = shared ? 0 : a;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.eg_sites), &a, &s, 0) ||
+	    eg_src_put(bpf_map__fd(skel->maps.eg_src), a, &src))
 		fail("add site %s: %s", ip, strerror(errno));
 }
 
 static void add_spi(struct xdp_classify_bpf *skel, __u32 spi, __u32 id,
 		    const char *ip, __u32 slot)
 {
-	struct eg_spi v = { .site_id = id };
-	__u32 k = htonl(spi);
+	struct eg_spi v = { .site_id = id, .spi = htonl(spi) };
+	__u32 k = eg_spi_idx(spi);
 
 	inet_pton(AF_INET, ip, &v.saddr);
 	v.slot = slot;
@@ -411,11 +439,124 @@ static void run_truncations(struct xdp_classify_bpf *skel)
 	printf("ok: %u truncated packets, all PASS or DROP\n", n);
 }
 
+/*
+ * The IKE limit per site: with ike_rate 1/s and a burst of 3, a site's
+ * 4th to 6th IKE packets in a row (on 500 or with the marker on 4500) are
+ * dropped and counted as its drop_ike_rate; ESP and keepalives are not
+ * limited, and another site has its own bucket.
+ */
+static void run_ike_rate(void)
+{
+	struct xdp_classify_bpf *skel = xdp_classify_bpf__open();
+	const struct pkt ike = { .src = SITE_A, .dport = 500, .pl = ike_hdr, .pl_len = 28 };
+	const struct pkt natt = { .src = SITE_A, .dport = 4500, .pl = ike_natt, .pl_len = 32 };
+	const struct pkt esp = { .src = SITE_A, .dport = 4500, .pl = esp_a, .pl_len = 16 };
+	const struct pkt ike_b = { .src = SITE_B, .dport = 500, .pl = ike_hdr, .pl_len = 28 };
+	unsigned char buf[512];
+	struct eg_site_ctr c;
+	__u32 local, ret, want[6] = { XDP_PASS, XDP_PASS, XDP_PASS, XDP_DROP, XDP_DROP, XDP_DROP };
+	int pfd, i, bad = 0, len, passed = 0, got_wrong = 0, slack;
+	struct timespec t0, t1;
+
+	inet_pton(AF_INET, LOCAL, &local);
+	if (!skel) {
+		fail("ike rate: open skeleton");
+		return;
+	}
+	skel->rodata->local_addr = local;
+	skel->rodata->ike_rate = 1;
+	skel->rodata->ike_burst = 3;
+	if (xdp_classify_bpf__load(skel)) {
+		fail("ike rate: load: %s", strerror(errno));
+		xdp_classify_bpf__destroy(skel);
+		return;
+	}
+	add_site(skel, SITE_A, 101, SLOT_A, 1, 0);
+	add_site(skel, SITE_B, 102, SLOT_B, 1, 0);
+	add_spi(skel, SPI_A, 101, SITE_A, SLOT_A);
+	pfd = bpf_program__fd(skel->progs.xdp_classify);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < 6; i++) {
+		len = build(i % 2 ? &natt : &ike, buf, sizeof(buf));
+		if (run(pfd, buf, len, &ret))
+			ret = ~0u;
+		passed += ret == XDP_PASS;
+		if (ret != want[i])
+			got_wrong = i + 1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* a machine that stalls s seconds between the packets refills s
+	 * tokens: allowed, not a failure */
+	slack = (int)((t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	if (got_wrong && (passed < 3 || passed > 3 + slack)) {
+		fail("ike rate: site a's 6 IKE packets: %d passed, want 3 (or up to %d after a "
+		     "%lld s stall); packet %d wrong", passed, 3 + slack,
+		     (long long)(t1.tv_sec - t0.tv_sec), got_wrong);
+		bad = 1;
+	}
+	len = build(&esp, buf, sizeof(buf));
+	if (run(pfd, buf, len, &ret) || ret != XDP_PASS) {
+		fail("ike rate: ESP after the IKE limit: verdict %u, want pass", ret);
+		bad = 1;
+	}
+	len = build(&ike_b, buf, sizeof(buf));
+	if (run(pfd, buf, len, &ret) || ret != XDP_PASS) {
+		fail("ike rate: site b's first IKE: verdict %u, want pass", ret);
+		bad = 1;
+	}
+	site_sum(bpf_map__fd(skel->maps.eg_site_ctr), SLOT_A, &c);
+	if (c.ike_pkts != (__u64)passed || c.esp_pkts != 1) {
+		fail("ike rate: site a ike_pkts %llu esp_pkts %llu, want %d and 1",
+		     (unsigned long long)c.ike_pkts, (unsigned long long)c.esp_pkts, passed);
+		bad = 1;
+	}
+	{
+		struct eg_site_ctr v[ncpus];
+		__u64 drops = 0;
+		__u32 slot = SLOT_A;
+
+		bpf_map_lookup_elem(bpf_map__fd(skel->maps.eg_site_ctr), &slot, v);
+		for (i = 0; i < ncpus; i++)
+			drops += v[i].drop_ike_rate;
+		if (drops != (__u64)(6 - passed)) {
+			fail("ike rate: site a drop_ike_rate %llu, want %d",
+			     (unsigned long long)drops, 6 - passed);
+			bad = 1;
+		}
+	}
+	xdp_classify_bpf__destroy(skel);
+	if (bad) {
+		n_fail++;
+		printf("not ok: IKE rate per site\n");
+	} else {
+		n_pass++;
+		printf("ok: IKE rate per site: a burst of 3, then dropped and counted; ESP and "
+		       "other sites not limited\n");
+	}
+}
+
+/* The first address of 10/8 that is not ip and hashes to ip's bucket. */
+static int find_collider(const char *ip, char *out)
+{
+	__u32 a, x, h;
+
+	inet_pton(AF_INET, ip, &a);
+	h = eg_src_hash(a);
+	for (x = 0x0a000000; x < 0x0b000000; x++)
+		if (htonl(x) != a && eg_src_hash(htonl(x)) == h) {
+			x = htonl(x);
+			inet_ntop(AF_INET, &x, out, INET_ADDRSTRLEN);
+			return 0;
+		}
+	return -1;
+}
+
 int main(void)
 {
 	struct xdp_classify_bpf *skel;
 	__u32 local;
 	unsigned i;
+	int shared;
 
 	ncpus = libbpf_num_possible_cpus();
 	skel = xdp_classify_bpf__open();
@@ -430,15 +571,24 @@ int main(void)
 		xdp_classify_bpf__destroy(skel);
 		return 1;
 	}
-	add_site(skel, SITE_A, 101, SLOT_A, 1);
-	add_site(skel, SITE_B, 102, SLOT_B, 1);
-	add_site(skel, SITE_D, 103, SLOT_D, 0);
+	if (find_collider(SITE_A, collider_a)) {
+		fail("no address shares %s's eg_src bucket", SITE_A);
+		return 1;
+	}
 	add_spi(skel, SPI_A, 101, SITE_A, SLOT_A);
 	add_spi(skel, SPI_B, 102, SITE_B, SLOT_B);
-
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		run_case(skel, &cases[i]);
-	run_truncations(skel);
+	/* every case twice: each site alone in its bucket, then shared */
+	for (shared = 0; shared < 2; shared++) {
+		printf("# eg_src buckets %s\n", shared ? "shared (eg_sites answers)" :
+		       "each holding its one site");
+		add_site(skel, SITE_A, 101, SLOT_A, 1, shared);
+		add_site(skel, SITE_B, 102, SLOT_B, 1, shared);
+		add_site(skel, SITE_D, 103, SLOT_D, 0, shared);
+		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+			run_case(skel, &cases[i]);
+		run_truncations(skel);
+	}
+	run_ike_rate();
 
 	xdp_classify_bpf__destroy(skel);
 	printf("%d passed, %d failed\n", n_pass, n_fail);

@@ -97,6 +97,10 @@ check "disabled status" disabled "$(ctl -j site show br3 | jq -r .status)"
 check "in the XDP map" 3 "$(ctl -j map dump eg_sites | jq length)"
 check "disabled in the XDP map" false \
 	"$(ctl -j map dump eg_sites | jq '.[] | select(.site == "br3") | .enabled')"
+check "each site alone in its eg_src bucket" 3 \
+	"$(ctl -j map dump eg_src | jq '[.[] | select(.holds == "one")] | length')"
+check "disabled in eg_src" false \
+	"$(ctl -j map dump eg_src | jq '.[] | select(.source_ip == "198.51.100.9") | .enabled')"
 
 EXPECT="source ip '198.51.100.300'" fails ctl site add x identity x.example.com source-ip 198.51.100.300 psk 0123456789abcdef0 pop NYC1
 EXPECT="PSK too short" fails ctl site add x identity x.example.com source-ip 198.51.100.20 psk short pop NYC1
@@ -112,7 +116,7 @@ EXPECT="is used by" fails ctl pop delete NYC1
 check "nothing half-added" 3 "$(ctl -j site list | jq .total)"
 
 echo "### every pinned map lists and decodes"
-check "ten maps pinned" 10 "$(ctl -j map list | jq length)"
+check "eleven maps pinned" 11 "$(ctl -j map list | jq length)"
 for m in $(ctl -j map list | jq -r '.[].name'); do
 	if ctl map dump "$m" >/dev/null && ctl -j map dump "$m" | jq -e . >/dev/null; then
 		ok "map dump $m (table and JSON)"

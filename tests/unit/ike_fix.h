@@ -67,18 +67,7 @@ struct fix {
 
 static inline void auth_default(struct ikp_auth *a)
 {
-	memset(a, 0, sizeof(*a));
-	a->id_type = IKEV2_ID_FQDN;
-	a->id = SITE_FQDN;
-	a->psk = psk;
-	a->psk_len = sizeof(psk);
-	a->n_esp = 1;
-	ikp_prop_esp(&a->esp[0], ESP_SPI_I, IKE_ENCR_AES_CBC, 256,
-		     IKE_AUTH_HMAC_SHA2_256_128);
-	a->tsi[0] = ikp_ts4("10.1.0.0", 24);
-	a->n_tsi = 1;
-	a->tsr[0] = ikp_ts4("0.0.0.0", 0);
-	a->n_tsr = 1;
+	ikp_auth_fqdn(a, SITE_FQDN, psk, sizeof(psk), ESP_SPI_I);
 }
 
 static inline void peer_reset(struct fix *f, const char *from)

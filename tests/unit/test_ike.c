@@ -1015,6 +1015,79 @@ static void test_rekey_child(void **state)
 
 /* ---- timers and teardown ---------------------------------------------- */
 
+/* The KE data of the IKE_SA_INIT answer in f->rsp. */
+static void rsp_ke(const struct fix *f, uint8_t *out, size_t *len)
+{
+	struct ikev2_msghdr h;
+	struct ikev2_msg m;
+	struct ikev2_ke_pld ke;
+	int i;
+
+	assert_int_equal(ikev2_parse_msg(f->rsp, f->rsp_len, &h, &m), 0);
+	i = ikev2_msg_find(&m, IKEV2_PLD_KE, 0);
+	assert_true(i >= 0);
+	assert_int_equal(ikev2_dec_ke(&m.pld[i], &ke), 0);
+	memcpy(out, ke.data, ke.len);
+	*len = ke.len;
+}
+
+/* One IKE SA from a new initiator of site 7 or 8, brought up; its KEr in ke. */
+static void init_ke(struct fix *f, const char *from, uint8_t *ke, size_t *len)
+{
+	ikp_env_flush(&f->e);	/* liveness checks of the SAs before */
+	peer_reset(f, from);
+	if (!strcmp(from, SITE2_IP)) {
+		f->a.id_type = IKEV2_ID_RFC822_ADDR;
+		f->a.id = SITE2_EMAIL;
+		f->a.psk = psk2;
+		f->a.psk_len = sizeof(psk2);
+	}
+	assert_int_equal(run_init(f), 0);
+	rsp_ke(f, ke, len);
+	assert_int_equal(run_auth(f, true), 0);	/* both sides got one g^ir */
+}
+
+/*
+ * RFC 7296 2.12: our key pair serves every IKE_SA_INIT of its group for
+ * dh_reuse s (both handshakes complete, so both derived the same g^ir as
+ * their peers), then a new one; with reuse off, one per handshake.
+ */
+static void test_dh_reuse(void **state)
+{
+	struct fix *f = *state;
+	const struct ike_stats *st = ike_get_stats(f->ctx);
+	uint64_t window = ike_get_cfg(f->ctx)->dh_reuse * 1000ull;
+	struct ike_cfg cfg = IKE_CFG_DEFAULT;
+	uint8_t ke1[IKE_DH_MAX_LEN], ke2[IKE_DH_MAX_LEN], ke3[IKE_DH_MAX_LEN];
+	size_t l1, l2, l3;
+
+	assert_int_equal(window, 30000);
+	init_ke(f, SITE_IP, ke1, &l1);
+	f->e.now_ms += window - 1000;
+	ike_tick(f->ctx);
+	init_ke(f, SITE2_IP, ke2, &l2);
+	assert_int_equal(l1, l2);
+	assert_memory_equal(ke1, ke2, l1);
+	assert_int_equal(st->dh_keygens, 1);
+	assert_int_equal(st->dh_reused, 1);
+	f->e.now_ms += 1000;
+	ike_tick(f->ctx);		/* expired: freed, idle or not */
+	init_ke(f, SITE_IP, ke3, &l3);
+	assert_memory_not_equal(ke1, ke3, l1);
+	assert_int_equal(st->dh_keygens, 2);
+
+	/* off: each handshake its own */
+	ike_ctx_free(f->ctx, true);
+	cfg.dh_reuse = 0;
+	assert_int_equal(ike_ctx_new(&f->ctx, &f->env, &cfg), 0);
+	st = ike_get_stats(f->ctx);
+	init_ke(f, SITE_IP, ke1, &l1);
+	init_ke(f, SITE_IP, ke2, &l2);
+	assert_memory_not_equal(ke1, ke2, l1);
+	assert_int_equal(st->dh_keygens, 2);
+	assert_int_equal(st->dh_reused, 0);
+}
+
 static void test_half_open_timeout(void **state)
 {
 	struct fix *f = *state;
@@ -1315,6 +1388,7 @@ int main(void)
 		T(test_create_child),
 		T(test_rekey_child),
 		T(test_half_open_timeout),
+		T(test_dh_reuse),
 		T(test_site_down),
 		T(test_ctx_free),
 		T(test_ctx_free_keep),

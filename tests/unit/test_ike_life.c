@@ -332,6 +332,74 @@ static void test_delete_races_rekey(void **state)
 	assert_int_equal(ikp_env_pending(&f->e), 0);	/* nothing to delete */
 }
 
+/*
+ * The peer rekeys: our new outbound SA waits for its DELETE of the old one
+ * (2.8: the initiator installs its inbound SA only on our answer, so ESP
+ * on the new SA sent earlier may reach it first), and goes in before the
+ * old one leaves. This is the loss t_52 measured with Libreswan.
+ */
+static void test_rekey_out_waits(void **state)
+{
+	struct fix *f = *state;
+
+	establish(f);
+	assert_int_equal(f->e.inst[0].dirs, IKE_DIR_IN | IKE_DIR_OUT);
+	peer_rekey(f, ESP_SPI_I + 1, ESP_SPI_I, 0x40);
+	assert_int_equal(f->e.n_inst, 2);
+	assert_int_equal(f->e.inst[1].dirs, IKE_DIR_IN);
+	assert_int_equal(f->e.n_out_late, 0);
+	/* time passes, DPD comes and goes: still only inbound */
+	assert_int_equal(run_info(f, NULL, 0, false), 0);
+	advance(f, 5000);
+	assert_int_equal(f->e.inst[1].dirs, IKE_DIR_IN);
+	/* the DELETE of the old one: outbound in first, then the old out */
+	assert_int_equal(run_info(f, (uint32_t[]){ ESP_SPI_I }, 1, false), 0);
+	assert_int_equal(f->e.n_out_late, 1);
+	assert_int_equal(f->e.inst[1].dirs, IKE_DIR_IN | IKE_DIR_OUT);
+	assert_int_equal(f->e.inst[1].out_at_removed, 0);
+	assert_int_equal(f->e.n_removed, 1);
+	assert_int_equal(f->e.removed[0].spi_out, htonl(ESP_SPI_I));
+	/* and the next rekey of the new one does it again */
+	peer_rekey(f, ESP_SPI_I + 2, ESP_SPI_I + 1, 0x40);
+	assert_int_equal(f->e.inst[2].dirs, IKE_DIR_IN);
+	assert_int_equal(run_info(f, (uint32_t[]){ ESP_SPI_I + 1 }, 1, false), 0);
+	assert_int_equal(f->e.n_out_late, 2);
+	assert_int_equal(f->e.inst[2].dirs, IKE_DIR_IN | IKE_DIR_OUT);
+	assert_int_equal(f->e.inst[2].out_at_removed, 1);
+	assert_int_equal(children(f, 0), 1);
+}
+
+/* The peer never deletes the old SA: its hard expiry lets the new one's
+ * outbound in, before the old one goes. */
+static void test_rekey_out_at_expiry(void **state)
+{
+	struct fix *f = *state;
+
+	establish(f);
+	peer_rekey(f, ESP_SPI_I + 1, ESP_SPI_I, 0x40);
+	assert_int_equal(ike_child_expire(f->ctx, f->e.inst[0].c.spi_out, true), 0);
+	assert_int_equal(f->e.n_out_late, 1);
+	assert_int_equal(f->e.inst[1].dirs, IKE_DIR_IN | IKE_DIR_OUT);
+	assert_int_equal(f->e.inst[1].out_at_removed, 0);
+	assert_int_equal(f->e.n_removed, 1);
+}
+
+/* The IKE SA goes with a rekey's outbound still held (a dead peer, a
+ * teardown): nothing is put in on the way out, nothing is leaked (ASan). */
+static void test_rekey_out_never(void **state)
+{
+	struct fix *f = *state;
+
+	establish(f);
+	peer_rekey(f, ESP_SPI_I + 1, ESP_SPI_I, 0x40);
+	ike_ctx_free(f->ctx, true);
+	f->ctx = NULL;
+	assert_int_equal(f->e.n_out_late, 0);
+	assert_int_equal(f->e.n_removed, 2);
+	assert_int_equal(f->e.inst[1].dirs, IKE_DIR_IN);
+	assert_int_equal(ike_ctx_new(&f->ctx, &f->env, NULL), 0);
+}
+
 /* ---- IKE SA rekeys (1.3.2, 2.18) ---------------------------------------- */
 
 static void test_ike_rekey_by_peer(void **state)
@@ -572,6 +640,48 @@ static void test_dpd_traffic(void **state)
 	assert_int_equal(st->dpd_dead, 0);
 }
 
+/* The IKE SA's hard lifetime ends while the peer owes us an answer to a
+ * liveness check: the DELETE that follows does not give it dpd-timeout
+ * again (t_50_lifecycle e: dead after 46 s instead of 25); the peer is
+ * dead when the liveness check would have said so, and counted so. */
+static void test_dpd_at_hard_expiry(void **state)
+{
+	struct fix *f = *state;
+	struct ike_cfg cfg = IKE_CFG_DEFAULT;
+	const struct ike_stats *st;
+	uint64_t t0, quiet;
+	unsigned s;
+
+	ike_ctx_free(f->ctx, true);
+	cfg.ike_lifetime = 40;
+	cfg.child_lifetime = 1000;
+	cfg.dpd_delay = 5;
+	cfg.dpd_timeout = 20;
+	assert_int_equal(ike_ctx_new(&f->ctx, &f->env, &cfg), 0);
+	st = ike_get_stats(f->ctx);
+	establish(f);
+	t0 = f->e.now_ms;
+	/* traffic for 25 s, then none: the check starts at ~30 s and would
+	 * give up at ~50 s; the lifetime ends at ~40 s */
+	for (s = 0; s < 25; s++) {
+		f->e.rx_pkts += 3;
+		advance(f, 1000);
+		ikp_env_flush(&f->e);
+	}
+	quiet = f->e.now_ms;
+	while (ikp_sa_count(f->ctx) && f->e.now_ms - t0 < 120000) {
+		advance(f, 250);
+		ikp_env_flush(&f->e);	/* the peer is gone: nothing answered */
+	}
+	assert_int_equal(ikp_sa_count(f->ctx), 0);
+	if (f->e.now_ms - quiet > 1000ull * (cfg.dpd_delay + cfg.dpd_timeout) + 2000)
+		fail_msg("dead %llu ms after the last packet, want <= %u",
+			 (unsigned long long)(f->e.now_ms - quiet),
+			 1000 * (cfg.dpd_delay + cfg.dpd_timeout) + 2000);
+	assert_int_equal(st->expired, 1);	/* the lifetime did end first */
+	assert_int_equal(st->dpd_dead, 1);
+}
+
 /* ---- expiry --------------------------------------------------------------- */
 
 /* The kernel's hard expiry: the Child SA goes now, the peer gets DELETE. */
@@ -701,8 +811,7 @@ static void test_replace_without_ic(void **state)
 
 	establish(f);
 	first = f->p;
-	first.dh = first.cdh = NULL;
-	f->p.dh = NULL;
+	first.dh = first.cdh = NULL;	/* f->p's, freed by peer_reset() */
 	peer_reset(f, SITE_IP);
 	f->p.port = 1500;
 	f->p.natt_port = 1501;
@@ -825,6 +934,320 @@ static void test_psk_read_at_auth_only(void **state)
 	assert_int_equal(f->e.n_psk_reads, 1);
 }
 
+/* ---- restart without outage (issue 9.6) ---------------------------------- */
+
+/* The store, as the engine sees it through env->sa_save. */
+#define REC_SLOTS	4
+static struct {
+	uint8_t spi[REC_SLOTS][IKE_SPI_LEN];
+	uint8_t rec[REC_SLOTS][IKE_PERSIST_MAX];
+	size_t len[REC_SLOTS];
+	unsigned saves, forgets, batches;
+	int adopt_err;			/* child_adopt says the kernel lost it */
+	unsigned adopted;
+} db;
+
+static int db_save(void *arg, const uint8_t spi[IKE_SPI_LEN], int64_t site_id,
+		   const uint8_t *rec, size_t len)
+{
+	unsigned i, free_slot = REC_SLOTS;
+
+	(void)arg;
+	assert_int_equal(site_id, SITE_ID);
+	for (i = 0; i < REC_SLOTS; i++) {
+		if (db.len[i] && !memcmp(db.spi[i], spi, IKE_SPI_LEN))
+			break;
+		if (!db.len[i] && free_slot == REC_SLOTS)
+			free_slot = i;
+	}
+	if (!rec) {
+		db.forgets++;
+		if (i < REC_SLOTS)
+			db.len[i] = 0;
+		return 0;
+	}
+	if (i == REC_SLOTS)
+		i = free_slot;
+	assert_true(i < REC_SLOTS);
+	assert_true(len > 0 && len <= IKE_PERSIST_MAX);
+	memcpy(db.spi[i], spi, IKE_SPI_LEN);
+	memcpy(db.rec[i], rec, len);
+	db.len[i] = len;
+	db.saves++;
+	return 0;
+}
+
+static void db_batch(void *arg, bool begin)
+{
+	(void)arg;
+	db.batches += begin;
+}
+
+static int db_adopt(void *arg, const struct ike_sa *sa, const struct ike_child *c)
+{
+	(void)arg;
+	(void)sa;
+	(void)c;
+	if (db.adopt_err)
+		return db.adopt_err;
+	db.adopted++;
+	return 0;
+}
+
+static unsigned db_count(void)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < REC_SLOTS; i++)
+		n += db.len[i] != 0;
+	return n;
+}
+
+static void drain(struct fix *f)
+{
+	const uint8_t *msg;
+	size_t len;
+
+	while (ikp_env_pop(&f->e, &msg, &len))
+		;
+}
+
+/* A new engine with persistence on (the fixture's has it off). */
+static void persist_on(struct fix *f)
+{
+	memset(&db, 0, sizeof(db));
+	ike_ctx_free(f->ctx, true);
+	f->env.sa_save = db_save;
+	f->env.save_batch = db_batch;
+	f->env.child_adopt = db_adopt;
+	assert_int_equal(ike_ctx_new(&f->ctx, &f->env, NULL), 0);
+}
+
+/* Stop keeping the tunnels, start again, resume what was saved (after
+ * down_ms). Returns how many SAs came back. */
+static unsigned restart(struct fix *f, uint64_t down_ms)
+{
+	unsigned i, n = 0, removed = f->e.n_removed, sent = f->e.n_sent;
+
+	ike_ctx_free(f->ctx, false);
+	/* a restart says nothing to the peer, removes nothing */
+	assert_int_equal(f->e.n_sent, sent);
+	assert_int_equal(f->e.n_removed, removed);
+	assert_int_equal(ike_ctx_new(&f->ctx, &f->env, NULL), 0);
+	f->e.now_ms += down_ms;
+	for (i = 0; i < REC_SLOTS; i++)
+		if (db.len[i] && !ike_resume(f->ctx, db.rec[i], db.len[i], down_ms))
+			n++;
+	return n;
+}
+
+/* SIGTERM and start: the peer's next DPD, retransmit and rekey are
+ * answered as if nothing happened, with the same keys and message IDs. */
+static void test_restart_resumes(void **state)
+{
+	struct fix *f = *state;
+	const struct ike_stats *st;
+	unsigned i;
+	uint8_t last[IKP_MSG_MAX + 4];
+	struct ike_sa before, after;
+	size_t req_len;
+
+	persist_on(f);
+	establish(f);
+	assert_int_equal(run_info(f, NULL, 0, false), 0);	/* a DPD, answered */
+	memcpy(last, f->req, f->req_len);
+	req_len = f->req_len;
+	advance(f, 1000);
+	assert_int_equal(db_count(), 1);
+	assert_true(db.batches >= 1);
+	before = the_sa(f);
+
+	assert_int_equal(restart(f, 2000), 1);
+	st = ike_get_stats(f->ctx);
+	assert_int_equal(st->resumed, 1);
+	assert_int_equal(db.adopted, 1);
+	after = the_sa(f);
+	assert_int_equal(after.state, IKE_S_ESTABLISHED);
+	assert_memory_equal(after.spi_i, before.spi_i, IKE_SPI_LEN);
+	assert_memory_equal(after.spi_r, before.spi_r, IKE_SPI_LEN);
+	assert_int_equal(after.next_msgid, before.next_msgid);
+	assert_int_equal(after.our_msgid, before.our_msgid);
+	assert_int_equal(after.peer_port, before.peer_port);
+	assert_int_equal(ike_sa_tunnels(&after), 1);
+	assert_true(has_child(f, f->e.inst[0].c.spi_in));
+	/* the peer retransmits its last request: the same answer again */
+	memcpy(f->req, last, req_len);
+	f->req_len = req_len;
+	deliver(f, &f->p);
+	take(f, &f->p, &f->r);
+	assert_int_equal(f->r.h.flags, IKEV2_FLAG_RESPONSE);
+	assert_int_equal(f->r.h.msgid, f->p.msgid - 1);
+	/* its next DPD is answered with the next message ID */
+	assert_int_equal(run_info(f, NULL, 0, false), 0);
+	/* a Child SA rekey works: SK_d survived */
+	create_child(f, ESP_SPI_I + 5, (uint32_t[]){ ESP_SPI_I }, false);
+	ASSERT_TYPES(&f->r.m, IKEV2_PLD_SA, IKEV2_PLD_NONCE, IKEV2_PLD_TSI,
+		     IKEV2_PLD_TSR);
+	assert_int_equal(f->e.n_inst, 2);
+	assert_int_equal(f->e.inst[1].c.spi_out, htonl(ESP_SPI_I + 5));
+	assert_int_equal(f->e.inst[1].c.reqid, f->e.inst[0].c.reqid);
+	/* and an IKE SA rekey: the new SA is saved, the old one forgotten */
+	assert_int_equal(ikp_rekey_ike_req(&f->p, f->req, IKP_MSG_MAX, &f->req_len), 0);
+	{
+		struct ike_peer old;
+
+		deliver(f, &f->p);
+		take(f, &f->p, &f->r);
+		old = f->p;
+		old.dh = old.cdh = NULL;
+		assert_int_equal(ikp_rekey_ike_resp(&f->p, &f->r), 0);
+		assert_int_equal(ikp_info_req(&old, NULL, 0, true, f->req, IKP_MSG_MAX,
+					      &f->req_len), 0);
+		deliver(f, &old);
+		take(f, &old, &f->r);
+		ikp_free(&old);
+	}
+	advance(f, 1000);
+	assert_int_equal(db_count(), 1);
+	assert_int_equal(ike_get_stats(f->ctx)->ike_rekeys, 1);
+	for (i = 0; i < REC_SLOTS && !db.len[i]; i++)
+		;
+	assert_true(i < REC_SLOTS);
+	assert_memory_equal(db.spi[i], f->p.spi_r, IKE_SPI_LEN);
+}
+
+/* A restart between the peer's rekey and its DELETE of the old SA: the
+ * held outbound keys are saved and go in, the same, when the DELETE
+ * comes to the new daemon. */
+static void test_restart_out_held(void **state)
+{
+	struct fix *f = *state;
+
+	persist_on(f);
+	establish(f);
+	peer_rekey(f, ESP_SPI_I + 1, ESP_SPI_I, 0x40);
+	advance(f, 1000);
+	assert_int_equal(restart(f, 500), 1);
+	assert_int_equal(db.adopted, 2);
+	assert_int_equal(f->e.n_out_late, 0);
+	assert_int_equal(run_info(f, (uint32_t[]){ ESP_SPI_I }, 1, false), 0);
+	/* ikp_env_install refuses keys other than those it was made with */
+	assert_int_equal(f->e.n_out_late, 1);
+	assert_int_equal(f->e.inst[1].dirs, IKE_DIR_IN | IKE_DIR_OUT);
+	assert_int_equal(children(f, CHILD_S_INSTALLED), 1);
+}
+
+/* The kernel lost a Child SA while we were down: it is dropped and the
+ * peer told with DELETE; the IKE SA stays. */
+static void test_restart_kernel_lost(void **state)
+{
+	struct fix *f = *state;
+	uint32_t spis[4];
+
+	persist_on(f);
+	establish(f);
+	advance(f, 1000);
+	db.adopt_err = -ENOENT;
+	assert_int_equal(restart(f, 500), 1);
+	assert_int_equal(children(f, 0), 0);
+	take(f, &f->p, &f->r);
+	assert_int_equal(deleted_spis(&f->r, spis), 1);
+	assert_int_equal(spis[0], ntohl(f->e.inst[0].c.spi_in));
+}
+
+/* Lifetimes count the downtime: a Child SA whose soft lifetime passed
+ * while we were down is rekeyed at once; an IKE SA past its hard one is
+ * deleted at the first tick. */
+static void test_restart_downtime(void **state)
+{
+	struct fix *f = *state;
+	struct ike_cfg cfg;
+
+	persist_on(f);
+	cfg = *ike_get_cfg(f->ctx);	/* restart() frees the engine */
+	establish(f);
+	advance(f, 1000);
+	assert_int_equal(restart(f, 1000ull * cfg.child_lifetime * 86 / 100), 1);
+	advance(f, 1000);
+	take(f, &f->p, &f->r);
+	assert_int_equal(f->r.h.exch, IKEV2_EXCH_CREATE_CHILD_SA);
+	assert_int_equal(children(f, CHILD_S_REKEYING), 1);
+
+	/* down longer than the IKE SA lives */
+	assert_int_equal(restart(f, 1000ull * cfg.ike_lifetime), 1);
+	advance(f, 1000);
+	take(f, &f->p, &f->r);
+	assert_int_equal(f->r.h.exch, IKEV2_EXCH_INFORMATIONAL);
+	ASSERT_TYPES(&f->r.m, IKEV2_PLD_DELETE);
+}
+
+/* Records that are cut, bent or too long resume nothing and crash
+ * nothing; a site that went while we were down takes its SA with it. */
+static void test_resume_bad_records(void **state)
+{
+	struct fix *f = *state;
+	uint8_t rec[IKE_PERSIST_MAX + 1];
+	size_t len, cut;
+	unsigned i;
+
+	persist_on(f);
+	establish(f);
+	advance(f, 1000);
+	len = db.len[0];
+	assert_true(len > 100);
+	memcpy(rec, db.rec[0], len);
+	ike_ctx_free(f->ctx, false);
+	assert_int_equal(ike_ctx_new(&f->ctx, &f->env, NULL), 0);
+	for (cut = 0; cut < len; cut++)
+		assert_int_equal(ike_resume(f->ctx, rec, cut, 0), -EINVAL);
+	rec[len] = 0;
+	assert_int_equal(ike_resume(f->ctx, rec, len + 1, 0), -EINVAL);
+	assert_int_equal(ike_resume(f->ctx, rec, IKE_PERSIST_MAX + 1, 0), -EINVAL);
+	rec[0] ^= 1;
+	assert_int_equal(ike_resume(f->ctx, rec, len, 0), -EINVAL);
+	rec[0] ^= 1;
+	/* every single byte changed: either refused or a consistent SA */
+	for (i = 0; i < len; i++) {
+		rec[i] ^= 0xff;
+		if (!ike_resume(f->ctx, rec, len, 0)) {
+			ike_ctx_free(f->ctx, true);
+			drain(f);
+			assert_int_equal(ike_ctx_new(&f->ctx, &f->env, NULL), 0);
+		}
+		rec[i] ^= 0xff;
+	}
+	assert_int_equal(ikp_sa_count(f->ctx), 0);
+	/* the site is gone */
+	f->e.sites[0].source_ip = ikp_ip(STRANGER_IP);
+	assert_int_equal(ike_resume(f->ctx, rec, len, 0), -ENOENT);
+	f->e.sites[0].source_ip = ikp_ip(SITE_IP);
+	assert_int_equal(ike_resume(f->ctx, rec, len, 0), 0);
+	/* and the same SA twice is one SA */
+	assert_int_equal(ike_resume(f->ctx, rec, len, 0), -EEXIST);
+	assert_int_equal(ikp_sa_count(f->ctx), 1);
+}
+
+/* A full teardown (or the SA dying) forgets its record. */
+static void test_teardown_forgets(void **state)
+{
+	struct fix *f = *state;
+
+	persist_on(f);
+	establish(f);
+	advance(f, 1000);
+	assert_int_equal(db_count(), 1);
+	ike_ctx_free(f->ctx, true);
+	assert_int_equal(db_count(), 0);
+	drain(f);
+	assert_int_equal(ike_ctx_new(&f->ctx, &f->env, NULL), 0);
+	peer_reset(f, SITE_IP);
+	establish(f);
+	advance(f, 1000);
+	assert_int_equal(db_count(), 1);
+	assert_int_equal(run_info(f, NULL, 0, true), 0);	/* the peer deletes it */
+	assert_int_equal(db_count(), 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -835,11 +1258,15 @@ int main(void)
 		T(test_collision_peer_redundant),
 		T(test_collision_either),
 		T(test_delete_races_rekey),
+		T(test_rekey_out_waits),
+		T(test_rekey_out_at_expiry),
+		T(test_rekey_out_never),
 		T(test_ike_rekey_by_peer),
 		T(test_ike_rekey_ours),
 		T(test_ike_rekey_collision),
 		T(test_dpd_dead_peer),
 		T(test_dpd_traffic),
+		T(test_dpd_at_hard_expiry),
 		T(test_child_hard_expiry),
 		T(test_lifetimes),
 		T(test_initial_contact),
@@ -849,6 +1276,12 @@ int main(void)
 		T(test_child_without_ts),
 		T(test_duplicate_payload),
 		T(test_psk_read_at_auth_only),
+		T(test_restart_resumes),
+		T(test_restart_out_held),
+		T(test_restart_kernel_lost),
+		T(test_restart_downtime),
+		T(test_resume_bad_records),
+		T(test_teardown_forgets),
 	};
 
 	eg_log_level = getenv("IKE_TEST_LOG") ? EG_LOG_DEBUG : EG_LOG_ERR;

@@ -1195,6 +1195,82 @@ static void test_site_update(void **state)
 	eg_site_clear(&got);
 }
 
+struct ike_rows {
+	unsigned n;
+	int64_t site_id[4], saved_at[4];
+	size_t len[4];
+	uint8_t first[4];
+};
+
+static int ike_row(const uint8_t *spi, int64_t site_id, int64_t saved_at,
+		   const uint8_t *rec, size_t len, void *arg)
+{
+	struct ike_rows *r = arg;
+
+	(void)spi;
+	if (r->n >= 4)
+		return -E2BIG;
+	r->site_id[r->n] = site_id;
+	r->saved_at[r->n] = saved_at;
+	r->len[r->n] = len;
+	r->first[r->n++] = rec[0];
+	return 0;
+}
+
+/* The IKE SAs a restart resumes: put replaces, NULL forgets, a site's go
+ * with it, clear empties, bounds are kept. */
+static void test_ike_records(void **state)
+{
+	static const uint8_t spi1[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }, spi2[8] = { 9 };
+	struct fx *fx = *state;
+	uint8_t rec[EG_IKE_REC_MAX + 1];
+	struct eg_site_rec s, got;
+	struct eg_err err = { "" };
+	struct ike_rows r = { 0 };
+
+	site_init(&s, "hq", 1);
+	add_ok(fx, &s);
+	assert_int_equal(eg_site_get(fx->st, "hq", &got, &err), 0);
+	memset(rec, 0xa5, sizeof(rec));
+	assert_int_equal(eg_ike_rec_put(fx->st, spi1, got.id, 1000, rec, 100, &err), 0);
+	rec[0] = 0x5a;
+	assert_int_equal(eg_ike_rec_put(fx->st, spi1, got.id, 2000, rec, 200, &err), 0);
+	assert_int_equal(eg_ike_rec_put(fx->st, spi2, got.id, 3000, rec, EG_IKE_REC_MAX,
+					&err), 0);
+	assert_int_equal(eg_ike_rec_foreach(fx->st, ike_row, &r, &err), 0);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.len[0] + r.len[1], 200 + EG_IKE_REC_MAX);
+	assert_int_equal(r.saved_at[0] + r.saved_at[1], 5000);
+	assert_int_equal(r.first[0], 0x5a);
+	assert_int_equal(r.site_id[0], got.id);
+	/* too big, empty, unknown site: refused, nothing changed */
+	assert_int_equal(eg_ike_rec_put(fx->st, spi1, got.id, 1, rec, EG_IKE_REC_MAX + 1,
+					&err), -EINVAL);
+	assert_int_equal(eg_ike_rec_put(fx->st, spi1, got.id, 1, rec, 0, &err), -EINVAL);
+	assert_int_not_equal(eg_ike_rec_put(fx->st, spi1, got.id + 99, 1, rec, 10, &err), 0);
+	/* forget one */
+	assert_int_equal(eg_ike_rec_put(fx->st, spi2, 0, 0, NULL, 0, &err), 0);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(eg_ike_rec_foreach(fx->st, ike_row, &r, &err), 0);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.len[0], 200);
+	/* the site goes: its IKE SAs too */
+	assert_int_equal(eg_site_delete(fx->st, "hq", &err), 0);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(eg_ike_rec_foreach(fx->st, ike_row, &r, &err), 0);
+	assert_int_equal(r.n, 0);
+	/* clear */
+	site_init(&s, "hq2", 2);
+	add_ok(fx, &s);
+	assert_int_equal(eg_site_get(fx->st, "hq2", &got, &err), 0);
+	assert_int_equal(eg_ike_rec_put(fx->st, spi1, got.id, 1, rec, 10, &err), 0);
+	assert_int_equal(eg_ike_rec_clear(fx->st, &err), 0);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(eg_ike_rec_foreach(fx->st, ike_row, &r, &err), 0);
+	assert_int_equal(r.n, 0);
+	eg_site_clear(&got);
+}
+
 static void test_site_delete_cascade(void **state)
 {
 	struct fx *fx = *state;
@@ -2382,7 +2458,7 @@ static void test_migration_v1_v2(void **state)
 
 	steps = eg_store_migrations(&n);
 	assert_int_equal(n, EG_STORE_SCHEMA_VERSION);
-	assert_int_equal(n, 4);
+	assert_int_equal(n, 5);
 	snprintf(path, sizeof(path), "%s/other.db", fx->dir);
 	if (eg_store_open_migrations(&st, path, steps, 1, &err))
 		fail_msg("v1: %s", err.msg);
@@ -2469,7 +2545,7 @@ static void test_migration_v1_v2(void **state)
 	eg_store_close(st);
 
 	db = raw_open(path);
-	assert_int_equal(raw_int(db, "SELECT group_concat(version) = '1,2,3,4' FROM schema_version"),
+	assert_int_equal(raw_int(db, "SELECT group_concat(version) = '1,2,3,4,5' FROM schema_version"),
 			 1);
 	/* v1's 3 + delta's 2 of each */
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM site_backup_pops"), 5);
@@ -2560,6 +2636,22 @@ static void test_query_plans(void **state)
 				 t[i].sql, plan, t[i].want);
 	}
 	sqlite3_close(db);
+}
+
+/*
+ * A speed bound: "not a full scan", not "fast on an idle machine". Built
+ * with the sanitizers (make test-asan) everything is several times slower.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define SLOWER 10.0
+#else
+#define SLOWER 1.0
+#endif
+
+static void within(const char *what, double got, double bound)
+{
+	if (got >= bound * SLOWER)
+		fail_msg("%s: expected < %.1f, got %.3f", what, bound * SLOWER, got);
 }
 
 /* ---- durability and speed ---- */
@@ -2673,9 +2765,12 @@ static void test_bulk_insert(void **state)
 		      "lookup by name %.1f us, identity %.1f us, source ip %.1f us\n",
 		      BULK_BATCH, t_ins[0], BULK_BATCH, t_ins[1], t_name,
 		      t_ident, t_ip);
-	assert_true(t_ins[0] < 2.0 && t_ins[1] < 2.0);
+	within("first batch insert, s", t_ins[0], 2.0);
+	within("second batch insert, s", t_ins[1], 2.0);
 	/* a full scan of 20k rows would take milliseconds */
-	assert_true(t_name < 200 && t_ident < 200 && t_ip < 200);
+	within("lookup by name, us", t_name, 200);
+	within("lookup by identity, us", t_ident, 200);
+	within("lookup by source ip, us", t_ip, 200);
 	eg_site_clear(&s);
 	eg_site_clear(&got);
 }
@@ -2859,9 +2954,9 @@ static void test_query_speed(void **state)
 		      worst, slow.name, slow.identity, (int)slow.status,
 		      slow.pop, (int)slow.traffic, slow.desc ? "desc" : "asc",
 		      slow.page, worst_best, worst_cpu);
-	assert_true(worst_best < 50);
+	within("slowest query (best of three), ms", worst_best, 50);
 	/* ipsecd's start has 2 s for this and everything else */
-	assert_true(t_open + t_each < 1.0);
+	within("open and scan 100,000 sites, s", t_open + t_each, 1.0);
 	eg_site_clear(&s);
 }
 
@@ -2888,6 +2983,7 @@ int main(void)
 		DB_TEST(test_site_unknown_pop),
 		DB_TEST(test_site_update),
 		DB_TEST(test_site_delete_cascade),
+		DB_TEST(test_ike_records),
 		DB_TEST(test_site_enable),
 		DB_TEST(test_site_foreach),
 		DB_TEST(test_site_cipher),

@@ -6,6 +6,7 @@ BUILD=${1:?usage: $0 BUILD_DIR}
 BUILD=$(cd "$BUILD" && pwd)
 IPSECD=$BUILD/ipsecd
 IPSECCTL_BIN=$BUILD/ipsecctl
+IKELOAD=$BUILD/ikeload
 T=$(mktemp -d /tmp/egtest.XXXXXX)
 NSLIST=""
 DAEMON_PID=""
@@ -81,16 +82,19 @@ start_ipsecd() {
 	die "ipsecd did not start"
 }
 
+# stop_ipsecd [SIG]: TERM (default: a restart's stop, tunnels and maps
+# kept) or INT (a full teardown)
 stop_ipsecd() {
 	local rc=0
 	[ -n "$DAEMON_PID" ] || return 0
-	kill -TERM "$DAEMON_PID" 2>/dev/null || true
+	kill -"${1:-TERM}" "$DAEMON_PID" 2>/dev/null || true
 	wait "$DAEMON_PID" || rc=$?
 	DAEMON_PID=""
 	return $rc
 }
 
 cleanup() {
+	local rc=$?
 	if [ -n "$DAEMON_PID" ]; then
 		kill -TERM "$DAEMON_PID" 2>/dev/null || true
 		wait "$DAEMON_PID" 2>/dev/null || true
@@ -99,7 +103,8 @@ cleanup() {
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
 		ip netns del "$ns" 2>/dev/null || true
 	done
-	if [ "${FAILS:-0}" -ne 0 ] || [ "${SHOW_LOG:-0}" = 1 ]; then
+	# a failed check, a command that failed under set -e, or asked for
+	if [ "${FAILS:-0}" -ne 0 ] || [ "$rc" -ne 0 ] || [ "${VM_SHOW_LOG:-0}" = 1 ]; then
 		echo "--- ipsecd log" >&2
 		cat "$T/ipsecd.log" >&2 2>/dev/null || true
 	fi
@@ -130,7 +135,14 @@ finish() {
 # strongswan.conf (STRONGSWAN_CONF), swanctl dir and a private /run (the pid
 # file is fixed at /var/run/charon.pid), VM.md. Config goes in $T/sw-NAME/.
 # Variables read: SW_ID, SW_PSK, SW_REMOTE, SW_LOCAL_TS, SW_REMOTE_TS,
-# SW_IKE (IKE proposals), SW_ESP (ESP proposals), SW_REMOTE_ID.
+# SW_IKE (IKE proposals), SW_ESP (ESP proposals), SW_REMOTE_ID; lifecycle:
+# SW_IKE_REKEY, SW_CHILD_REKEY (rekey_time, default 0 = never), SW_DPD
+# (dpd_delay, default 0 = off); SW_FRAG_SIZE (charon's fragment_size, the
+# IP packet size it fragments IKE messages to, RFC 7383; default 1280).
+# SW_WRITER names the function that writes swanctl.conf (default swan_write,
+# a branch; tests/vm/load.sh has a responder's), SW_PLUGINS plugins to load
+# first (preferred), SW_LOG / SW_LOG_IKE the log levels (default 1 / 2),
+# SW_CHARON_EXTRA more charon settings ("key = value" lines).
 charon_start() {
 	local ns=$1 name=$2 d=$T/sw-$2
 	mkdir -p "$d/run"
@@ -143,17 +155,19 @@ charon_start() {
 		load = random pem
 	}
 	charon {
-		load = random nonce aes sha1 sha2 hmac gmp kdf gcm kernel-netlink socket-default vici
+		load = ${SW_PLUGINS:-} random nonce aes sha1 sha2 hmac gmp kdf gcm kernel-netlink socket-default vici
 		install_routes = no
 		retransmit_tries = 3
 		retransmit_timeout = 2.0
+		fragment_size = ${SW_FRAG_SIZE:-1280}
+		${SW_CHARON_EXTRA:-}
 		filelog {
 			log {
 				path = $d/charon.log
 				flush_line = yes
-				default = 1
-				ike = 2
-				cfg = 1
+				default = ${SW_LOG:-1}
+				ike = ${SW_LOG_IKE:-2}
+				cfg = ${SW_LOG:-1}
 			}
 		}
 		plugins {
@@ -163,7 +177,8 @@ charon_start() {
 		}
 	}
 	CONF
-	swan_write "$name"
+	"${SW_WRITER:-swan_write}" "$name"
+	rm -f "$d/charon.vici"	# a charon of that name before this one
 	in_ns "$ns" unshare -m sh -c "mount -t tmpfs none /run && mkdir -p /run && \
 		exec env STRONGSWAN_CONF=$d/strongswan.conf SWANCTL_DIR=$d/swanctl \
 		/usr/lib/ipsec/charon" >"$d/charon.out" 2>&1 &
@@ -185,8 +200,8 @@ swan_write() {
 			version = ${SW_VERSION:-2}
 			remote_addrs = ${SW_REMOTE:-198.51.100.1}
 			proposals = ${SW_IKE:-aes256-sha256-modp2048}
-			rekey_time = 0
-			dpd_delay = 0
+			rekey_time = ${SW_IKE_REKEY:-0}
+			dpd_delay = ${SW_DPD:-0}
 			local {
 				auth = psk
 				id = $SW_ID
@@ -200,7 +215,7 @@ swan_write() {
 					local_ts = ${SW_LOCAL_TS:-10.1.0.0/24}
 					remote_ts = ${SW_REMOTE_TS:-0.0.0.0/0}
 					esp_proposals = ${SW_ESP:-aes256gcm16}
-					rekey_time = 0
+					rekey_time = ${SW_CHILD_REKEY:-0}
 					mode = tunnel
 				}
 			}
@@ -240,6 +255,35 @@ charon_wait() {
 		sleep 0.1
 	done
 	return 1
+}
+
+# ping_run SECS FILE: a ping every 0.2 s for SECS from the PC, in the
+# background; ping_wait FILE: wait for it (in this shell: a $(...) could
+# not), then PING_SENT and PING_LOST
+ping_run() {
+	in_ns pc ping -i 0.2 -W 1 -c $(($1 * 5)) 100.64.0.1 >"$2" 2>&1 &
+	PING_PID=$!
+}
+ping_wait() {
+	wait "$PING_PID" || true
+	read -r PING_SENT PING_LOST < <(awk '/packets transmitted/ { print $1, $1 - $4 }' "$1")
+	if [ -z "${PING_SENT:-}" ]; then
+		tail -3 "$1"
+		PING_SENT=0 PING_LOST=unknown
+	fi
+}
+
+# peer_kill NS COMM: kill -9 the IKE daemon COMM (charon, pluto) of that
+# namespace (several run at once: the command line does not say which is
+# whose) and forget its kernel state, as a branch router that loses power
+peer_kill() {
+	local p
+	for p in $(ip netns pids "$1"); do
+		[ "$(cat /proc/"$p"/comm 2>/dev/null)" = "$2" ] && kill -9 "$p"
+	done
+	sleep 0.5
+	ip -n "$1" xfrm state flush
+	ip -n "$1" xfrm policy flush
 }
 
 # XFRM policies in NS, not counting per-socket bypass policies

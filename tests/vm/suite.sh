@@ -10,8 +10,9 @@
 # the repo root as `tests/vm/t_NN_name.sh BUILD_DIR` (absolute path), as root
 # inside the VM. VM_TIMEOUT sets the per-test timeout in seconds (default
 # 600). Prints "-- name" before and "== name: PASS (Ns)" or
-# "== name: FAIL (Ns, ...)" after each test, the total wall time, and last a
-# line "N passed, N failed". Exits 1 if any test failed (or none ran), 2 on
+# "== name: FAIL (Ns, ...)" after each test, the total wall time, each failed
+# test's failing lines and last lines again (its whole output is kept in
+# BUILD_DIR/vm/logs/NAME.log), and last a line "N passed, N failed". Exits 1 if any test failed (or none ran), 2 on
 # a usage error.
 set -eu
 
@@ -43,10 +44,18 @@ else
 	done
 fi
 
+# Libreswan, the second real peer, is unpacked into the build cache on the
+# host (the guest's / is read-only); a test that needs it fails without it.
+"$here/libreswan.sh" "$build" ||
+	echo "vm suite: Libreswan is not available: its tests will fail" >&2
+
 # Step 3: run each test in its own VM and report it.
 passed=0
 failed=0
 failed_names=""
+logs=$build/vm/logs
+rm -rf "$logs"
+mkdir -p "$logs"
 suite_start=$(date +%s)
 for t in "${tests[@]}"; do
 	f="tests/vm/$t.sh"
@@ -58,8 +67,13 @@ for t in "${tests[@]}"; do
 	fi
 	echo "-- $t"
 	start=$(date +%s)
-	rc=0
-	"$here/vm.sh" --build "$build" --timeout "$timeout_s" -- "$f" "$build" || rc=$?
+	# The output is also kept, so that a failure's own lines can be repeated
+	# in the summary: CI shows only the tail of a long run.
+	set +e
+	"$here/vm.sh" --build "$build" --timeout "$timeout_s" -- "$f" "$build" 2>&1 |
+		tee "$logs/$t.log"
+	rc=${PIPESTATUS[0]}
+	set -e
 	secs=$(($(date +%s) - start))
 	if [ "$rc" = 0 ]; then
 		echo "== $t: PASS (${secs}s)"
@@ -79,5 +93,12 @@ done
 # Step 4: summary; the last line is exactly "N passed, N failed".
 echo "vm suite: total wall time $(($(date +%s) - suite_start))s"
 [ -z "$failed_names" ] || echo "vm suite: failed:$failed_names"
+for t in $failed_names; do
+	[ -f "$logs/$t.log" ] || continue
+	echo "vm suite: $t, what failed (all of it in $logs/$t.log):"
+	grep -E '^(not ok|FAIL|vm:|vm-console:)' "$logs/$t.log" | head -n 20 | sed 's/^/    /'
+	echo "vm suite: $t, its last lines:"
+	tail -n 8 "$logs/$t.log" | sed 's/^/    /'
+done
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ] && [ "$passed" -gt 0 ]

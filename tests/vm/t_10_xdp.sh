@@ -78,8 +78,8 @@ sleep 0.3
 check "drop_unknown_src after delete" 6 "$(gstat drop_unknown_src)"
 check "eg_sites empty" 0 "$(ctl -j map dump eg_sites | jq length)"
 
-say "clean shutdown"
-rc=0; stop_ipsecd || rc=$?
+say "clean shutdown (SIGINT: a full teardown; SIGTERM keeps XDP and the pins, t_53)"
+rc=0; stop_ipsecd INT || rc=$?
 check "ipsecd exit status" 0 "$rc"
 if ip -n pop -d link show eth0 | grep -q "prog/xdp"; then
 	check "xdp detached" yes no

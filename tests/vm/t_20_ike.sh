@@ -34,6 +34,8 @@ check "policies: in, out, fwd" 3 "$(xfrm_policies pop)"
 check "ipsecctl sa list: established" established "$(ctl -j sa list | jq -r '.[0].state')"
 check "peer seen through the NAT" true "$(ctl -j sa list | jq -r '.[0].nat')"
 check "one child" 1 "$(ctl -j sa list | jq -r '.[0].children | length')"
+check "IKE_SA_INIT's keys made by a worker thread (--workers default)" 1 \
+	"$(ctl -j status | jq .ike.init_offloaded)"
 check "SPI in XDP map" 1 "$(ctl -j map dump eg_spis | jq length)"
 
 say "PC -> probe IP and HTTP through the tunnel"

@@ -4,7 +4,9 @@
 # up at once, both pinging the probe IP at the same time, each through its
 # own tunnel (one XFRM interface + VRF per site). Site 2 is not behind a
 # NAT: ipsecd's NAT detection answer forces UDP encapsulation anyway (NAT-T
-# is mandatory; XDP drops raw ESP).
+# is mandatory; XDP drops raw ESP). ipsecd asks every IKE_SA_INIT for a
+# cookie (--cookie-threshold 0, RFC 7296 2.6): charon returns it, NATed
+# and not.
 #
 #  pc1 10.1.0.10 -- branch1 -- nat1 198.51.100.7 --+
 #                                                   +-- br0 [wan, "ISP" .254] -- eth0 pop 198.51.100.1
@@ -53,8 +55,8 @@ table ip nat {
 }
 NFT
 
-say "ipsecd with two sites"
-start_ipsecd pop --iface eth0 --local-addr 198.51.100.1 --pop POP1
+say "ipsecd with two sites, cookies always asked for"
+start_ipsecd pop --iface eth0 --local-addr 198.51.100.1 --pop POP1 --cookie-threshold 0
 ctl pop add POP1 gateway 198.51.100.1 probe 100.64.0.1 location Lab >/dev/null
 ctl site add branch1 identity branch1.example.com source-ip 198.51.100.7 \
 	psk branch1-secret-0123456789 pop POP1 >/dev/null
@@ -67,6 +69,8 @@ SW_ID=ops@branch2.example.net SW_PSK=branch2-secret-9876543210 charon_start bran
 swan b1 --initiate --child net --timeout 30 >/dev/null 2>&1 || die "branch1 did not connect"
 swan b2 --initiate --child net --timeout 30 >/dev/null 2>&1 || die "branch2 did not connect"
 check "two IKE SAs" 2 "$(ctl -j sa list | jq '[.[] | select(.state == "established")] | length')"
+check_ge "cookies sent (one per IKE_SA_INIT at least)" 2 "$(ctl -j status | jq .ike.init_cookie_sent)"
+check "cookies returned that were not ours" 0 "$(ctl -j status | jq .ike.init_cookie_bad)"
 sa2() { ctl -j sa list | jq -r ".[] | select(.site == \"$1\") | .$2"; }
 check "branch1 seen behind its NAT" true "$(sa2 branch1 nat)"
 check "branch2 seen without a NAT" false "$(sa2 branch2 nat)"

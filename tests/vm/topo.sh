@@ -43,10 +43,86 @@ topo_branch_nat_pop() {
 	NFT
 }
 
-# ipsecd on the POP with POP1 and the site branch1 behind the NAT
+# ipsecd on the POP with POP1 and the site branch1 behind the NAT; ARGS are
+# the site's extra settings, $IPSECD_OPTS the daemon's extra options
 pop_with_site() {
-	start_ipsecd pop --iface eth0 --local-addr 198.51.100.1 --pop POP1
+	# shellcheck disable=SC2086 # IPSECD_OPTS is a list of options
+	start_ipsecd pop --iface eth0 --local-addr 198.51.100.1 --pop POP1 ${IPSECD_OPTS:-}
+	site_branch1 "$@"
+}
+
+# site_branch1 [SITE ARGS...]: the POP and the branch's site, on a running ipsecd
+site_branch1() {
 	ctl pop add POP1 gateway 198.51.100.1 probe 100.64.0.1 location Lab >/dev/null
 	ctl site add branch1 identity branch1.example.com source-ip 198.51.100.7 \
 		psk branch1-secret-0123456789 pop POP1 "$@" >/dev/null
+}
+
+# The lifecycle tests' daemon: lifetimes and DPD in seconds
+LIFE_OPTS="--ike-lifetime 40 --child-lifetime 15 --dpd-delay 5 --dpd-timeout 20"
+
+# What the POP holds: IKE SAs (ipsecctl), XFRM policies and states
+sa() { ctl -j sa list; }
+n_sa() { sa | jq length; }
+policies() { xfrm_policies pop; }
+states() { xfrm_states pop; }
+ping_probe() { in_ns pc ping -c 3 -W 2 -q 100.64.0.1 >/dev/null && echo ok || echo failed; }
+
+# ping_rekeys TAG SECS: a ping every 0.2 s for SECS while the tunnel rekeys;
+# checks that none was lost and prints what ipsecd counted
+ping_rekeys() {
+	local n max=0 st
+	ping_run "$2" "$T/ping-$1.out"
+	while kill -0 "$PING_PID" 2>/dev/null; do
+		n=$(states)
+		[ "$n" -gt "$max" ] && max=$n
+		sleep 2
+	done
+	ping_wait "$T/ping-$1.out"
+	echo "pings: $PING_SENT sent, $PING_LOST lost; most XFRM states at once: $max"
+	check "$1: pings lost in $2 s of rekeys" 0 "$PING_LOST"
+	check_ge "$1: pings sent" $(($2 * 5 - 5)) "$PING_SENT"
+	st=$(ctl -j status)
+	echo "ipsecd totals: $(echo "$st" | jq -c '.ike | {ike_rekeys, child_rekeys, rekey_collisions, dpd_sent, dpd_dead, req_timeouts, expired}')"
+	echo "sa list: $(sa | jq -c '.[0] | {ike_rekeys, child_rekeys, children: [.children[] | {spi_in, state, rekeys}]}')"
+	check_ge "$1: IKE SA rekeys (>= one per 40 s)" $(($2 / 40)) "$(echo "$st" | jq .ike.ike_rekeys)"
+	check_ge "$1: Child SA rekeys (>= one per 15 s)" $(($2 / 15)) "$(echo "$st" | jq .ike.child_rekeys)"
+	check_ge "$1: sa list: IKE SA rekeys of this tunnel" $(($2 / 40)) "$(sa | jq '.[0].ike_rekeys')"
+	check_ge "$1: sa list: Child SA rekeys of this tunnel" $(($2 / 15)) "$(sa | jq '.[0].child_rekeys')"
+	check "$1: no Child SA expired unrekeyed" 0 "$(echo "$st" | jq .ike.expired)"
+	check "$1: no dead peer" 0 "$(echo "$st" | jq .ike.dpd_dead)"
+	check "$1: one IKE SA" 1 "$(n_sa)"
+	check "$1: one tunnel" 1 "$(sa | jq '[.[0].children[] | select(.state == "installed")] | length')"
+	wait_check "$1: XFRM states back to one pair" 2 35 states
+	check "$1: policies: in, out, fwd" 3 "$(policies)"
+	check "$1: one SPI in XDP" 1 "$(ctl -j map dump eg_spis | jq length)"
+}
+
+# check_replaced TAG OLD_SPI REPLACED_BEFORE: after the branch's IKE daemon
+# was killed and came back without DELETE, its new IKE SA replaced the old
+# one at once and the tunnel carries traffic
+check_replaced() {
+	check "$1: ping after the restart" ok "$(ping_probe)"
+	check "$1: one IKE SA (the new one)" 1 "$(n_sa)"
+	check "$1: it is not the old one" yes \
+		"$([ "$(sa | jq -r '.[0].spi_r')" != "$2" ] && echo yes || echo no)"
+	check "$1: exactly 3 policies" 3 "$(policies)"
+	wait_check "$1: one pair of XFRM states" 2 10 states
+	check "$1: the old IKE SA replaced" $(($3 + 1)) "$(ctl -j status | jq .ike.replaced)"
+}
+
+# check_dead_peer TAG NS COMM: kill the branch's IKE daemon for good; within
+# dpd-delay + dpd-timeout (+ 5 s) ipsecd holds nothing of it
+check_dead_peer() {
+	local t0=$SECONDS
+	peer_kill "$2" "$3"
+	wait_check "$1: IKE SA removed by DPD" 0 60 n_sa
+	echo "dead peer removed after $((SECONDS - t0)) s (dpd-delay 5 + dpd-timeout 20)"
+	check_ge "$1: not before dpd-delay + dpd-timeout" 20 $((SECONDS - t0))
+	check "$1: within dpd-delay + dpd-timeout + 5 s (30 s)" yes \
+		"$([ $((SECONDS - t0)) -le 30 ] && echo yes || echo "no, $((SECONDS - t0)) s")"
+	check "$1: XFRM states" 0 "$(states)"
+	check "$1: XFRM policies" 0 "$(policies)"
+	check "$1: XDP SPIs" 0 "$(ctl -j map dump eg_spis | jq length)"
+	check "$1: dpd_dead counted" 1 "$(ctl -j status | jq .ike.dpd_dead)"
 }

@@ -83,7 +83,7 @@ TEST_MODS="veth dummy vrf esp4 ipcomp xfrm4_tunnel tunnel4 xfrm_user
 xfrm_interface gcm ghash_generic ghash_clmulni_intel ctr seqiv echainiv authenc
 cbc hmac cmac aesni_intel sha1_ssse3 sha1_generic sha256_ssse3 sha512_ssse3
 nf_tables nf_conntrack nf_defrag_ipv4 nf_nat nft_chain_nat nft_masq nft_nat
-nft_ct nft_fib nft_fib_ipv4 nft_fib_inet sch_ingress cls_bpf act_bpf"
+nft_ct nft_fib nft_fib_ipv4 nft_fib_inet sch_ingress cls_bpf act_bpf sch_netem"
 # Module parameters for the preload (dummy would otherwise create dummy0).
 MOD_PARAMS="dummy:numdummies=0"
 
