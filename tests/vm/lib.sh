@@ -35,6 +35,16 @@ check_ge() {
 	fi
 }
 
+# check_range DESCRIPTION MIN MAX ACTUAL
+check_range() {
+	if [ "$4" -ge "$2" ] 2>/dev/null && [ "$4" -le "$3" ]; then
+		echo "ok: $1 ($2 <= $4 <= $3)"
+	else
+		echo "not ok: $1: expected $2..$3, got '$4'" >&2
+		FAILS=$((FAILS + 1))
+	fi
+}
+
 # wait_check DESCRIPTION EXPECTED SECS CMD...: poll CMD until it prints
 # EXPECTED (status is refreshed every 5 s from the XDP counters)
 wait_check() {

@@ -23,9 +23,11 @@ charon_responder
 ikeload_run sw.json -n $N -N $H -c 8
 check "ikeload vs charon: handshakes ok" $H "$(jget sw.json .ok)"
 check "ikeload vs charon: failed" 0 "$(jget sw.json .failed)"
-check "charon: IKE_SA_INIT requests in" $((H + $(jget sw.json .retransmits))) \
-	"$(swan_counter ike-init-in-req)"
-check "charon: IKE_AUTH requests in" $H "$(swan_counter ike-auth-in-req)"
+# charon answers a retransmit from its cache and mostly does not count it
+# again, so each counter lies between H and H plus every retransmit
+rtx=$(jget sw.json .retransmits)
+check_range "charon: IKE_SA_INIT requests in" $H $((H + rtx)) "$(swan_counter ike-init-in-req)"
+check_range "charon: IKE_AUTH requests in" $H $((H + rtx)) "$(swan_counter ike-auth-in-req)"
 # charon replaces a branch's older IKE SA by the newer (uniqueids)
 wait_check "charon: one IKE SA per branch" "$N" 10 \
 	sh -c "SWANCTL_DIR=$T/sw-resp/swanctl swanctl --stats --uri unix://$T/sw-resp/charon.vici |
