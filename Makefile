@@ -7,7 +7,7 @@ BPFTOOL  ?= bpftool
 CC       ?= gcc
 ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
-PKGS     := libbpf libxdp libmnl json-c sqlite3 libcrypto libsystemd
+PKGS     := libbpf libxdp libmnl json-c sqlite3 libcrypto libsystemd libmicrohttpd
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
             -Ibpf -Iuser -Itools -I$(BUILD)/bpf $(shell pkg-config --cflags $(PKGS)) $(SAN)
@@ -192,7 +192,10 @@ install: all
 	$(Q)install -D -m 0755 $(BUILD)/ipsecctl $(DESTDIR)$(PREFIX)/sbin/ipsecctl
 	$(Q)install -D -m 0755 $(BUILD)/ikeload $(DESTDIR)$(PREFIX)/bin/ikeload
 	$(Q)install -d $(DESTDIR)$(UNITDIR)
-	$(Q)sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|' tools/systemd/ipsecd.service \
+	$(Q)install -d $(DESTDIR)$(PREFIX)/share/espgate/www
+	$(Q)install -m 0644 tools/www/index.html tools/www/ipsec.css tools/www/ipsec.js \
+		$(DESTDIR)$(PREFIX)/share/espgate/www/
+	$(Q)sed 's|/usr/local/|$(PREFIX)/|g' tools/systemd/ipsecd.service \
 		>$(DESTDIR)$(UNITDIR)/ipsecd.service
 	$(Q)install -m 0644 tools/systemd/ipsecd.socket $(DESTDIR)$(UNITDIR)/ipsecd.socket
 	$(Q)[ -e $(DESTDIR)/etc/default/ipsecd ] || \

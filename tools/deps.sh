@@ -36,6 +36,9 @@ libjson-c-dev        -
 libmnl-dev           -
 libcmocka-dev        -
 libsystemd-dev       -
+libmicrohttpd-dev    -
+chromium             chromium
+chromium-driver      chromedriver
 jq                   jq
 xz-utils             xz
 iproute2             ip bridge tc ss
@@ -59,7 +62,7 @@ libunbound8          -
 libcurl3-nss         -
 libc-bin             ldd getconf
 util-linux           nsenter unshare flock mountpoint switch_root setsid dmesg
-coreutils            cat chmod cp ln ls readlink cut date dd dirname basename env head id install mkdir mknod mktemp mv od printenv printf rm rmdir seq sha256sum sleep sort stat stty tail tee timeout touch tr true false uname uniq wc
+coreutils            cat chmod cp ln ls readlink cut date dd dirname basename env head id install mkdir mknod mktemp mv od printenv printf rm rmdir seq sha256sum sleep sort stat stty tail tee timeout touch tr true false uname uniq wc base64
 bash                 bash
 dash                 sh
 grep                 grep

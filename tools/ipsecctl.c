@@ -99,8 +99,8 @@ int cmd_dispatch(const struct cmd *cmds, const char *group, int argc,
 /* ---- talking to ipsecd ----------------------------------------------------- */
 
 /* Send cmd; on success hand back the "data" member (owned by *resp). */
-static int call(const char *cmd, struct json_object *args,
-		struct json_object **resp, struct json_object **data)
+int call(const char *cmd, struct json_object *args,
+	 struct json_object **resp, struct json_object **data)
 {
 	char err[1024];
 	struct json_object *ok, *msg;
@@ -124,7 +124,7 @@ static int call(const char *cmd, struct json_object *args,
 	return 0;
 }
 
-static const char *jstr(struct json_object *o, const char *key)
+const char *jstr(struct json_object *o, const char *key)
 {
 	struct json_object *v;
 
@@ -133,7 +133,7 @@ static const char *jstr(struct json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
-static int64_t jint(struct json_object *o, const char *key)
+int64_t jint(struct json_object *o, const char *key)
 {
 	struct json_object *v;
 
@@ -324,6 +324,7 @@ static const struct column columns[] = {
 	{ "endpoints", "ENDPOINTS", 9, "endpoints" },
 	{ "license", "LICENSE", -14, "license" },
 	{ "cipher", "CIPHER", -10, "cipher" },
+	{ "reason", "REASON", -48, "reason" },
 	{ "id", "ID", 6, "id" },
 	{ 0 }
 };
@@ -397,7 +398,10 @@ static void print_site_detail(struct json_object *s)
 	printf("site %s (id %lld)\n", jstr(s, "name"), (long long)jint(s, "id"));
 	printf("  identity      %s %s\n", jstr(s, "id_type"), jstr(s, "identity"));
 	printf("  source ip     %s\n", jstr(s, "source_ip"));
-	if (since) {
+	if (jstr(s, "reason")[0]) {
+		/* held down by ipsecd: downstream services unhealthy */
+		printf("  status        %s: %s\n", jstr(s, "status"), jstr(s, "reason"));
+	} else if (since) {
 		struct tm tm;
 
 		gmtime_r(&since, &tm);
@@ -1184,6 +1188,7 @@ static const struct cmd top_cmds[] = {
 	{ "sa", do_sa, "sa list | sa rekey SITE [--ike | --spi SPI_IN]" },
 	{ "flows", do_flows, "flows SITE [--limit N]" },
 	{ "map", do_map, "map list | map dump NAME" },
+	{ "health", do_health, "health add|list|delete ...   (downstream checks)" },
 	{ "status", do_status, "status" },
 	{ "shutdown", do_shutdown, "shutdown [--teardown]   (default: tunnels kept)" },
 	{ 0 }

@@ -4,6 +4,7 @@
 #define EG_IPSECCTL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <json-c/json.h>
 
 struct ctl_opts {
@@ -30,6 +31,14 @@ int ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print an object as JSON per -j/-p. */
 void print_json(struct json_object *o);
 
+/* Send cmd to ipsecd; on success *data is the answer (owned by *resp). */
+int call(const char *cmd, struct json_object *args, struct json_object **resp,
+	 struct json_object **data);
+/* A member as a string ("" if absent) or a number (0). */
+const char *jstr(struct json_object *o, const char *key);
+int64_t jint(struct json_object *o, const char *key);
+
 int do_map(int argc, char **argv);
+int do_health(int argc, char **argv);
 
 #endif /* EG_IPSECCTL_H */

@@ -16,6 +16,7 @@
 
 #include "datapath.h"
 #include "flows.h"
+#include "health.h"
 #include "ipsecd.h"
 #include "ike.h"
 #include "import.h"
@@ -233,8 +234,17 @@ static struct json_object *site_json(struct ipsecd *d,
 	json_object_object_add(o, "identity", json_object_new_string(s->id_value));
 	json_object_object_add(o, "source_ip",
 			       json_object_new_string(ip_str(s->source_ip, ip)));
-	json_object_object_add(o, "status",
-			       json_object_new_string(eg_site_status_name(s)));
+	{
+		/* enabled but refused for its downstream services: down, why */
+		char why[128];
+		bool held = s->enabled && !eg_health_site_ok(d->health, s->license,
+							     why, sizeof(why));
+
+		json_object_object_add(o, "status", json_object_new_string(
+			held ? "down" : eg_site_status_name(s)));
+		if (held)
+			json_object_object_add(o, "reason", json_object_new_string(why));
+	}
 	json_object_object_add(o, "status_since", json_object_new_int64(s->status_since));
 	json_object_object_add(o, "primary_pop",
 			       json_object_new_string(s->primary_pop));
@@ -1186,6 +1196,22 @@ static int cmd_status(struct cmd_ctx *c)
 	return 0;
 }
 
+/* health add|list|delete (cmds_health.c) */
+static int cmd_health_add(struct cmd_ctx *c)
+{
+	return eg_cmd_health_add(c->d, c->args, c->data, &c->err);
+}
+
+static int cmd_health_list(struct cmd_ctx *c)
+{
+	return eg_cmd_health_list(c->d, c->args, c->data, &c->err);
+}
+
+static int cmd_health_delete(struct cmd_ctx *c)
+{
+	return eg_cmd_health_delete(c->d, c->args, c->data, &c->err);
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(struct cmd_ctx *c);
@@ -1211,6 +1237,9 @@ static const struct {
 	{ "pop.drain", cmd_pop_drain },
 	{ "pop.undrain", cmd_pop_undrain },
 	{ "pop.delete", cmd_pop_delete },
+	{ "health.add", cmd_health_add },
+	{ "health.list", cmd_health_list },
+	{ "health.delete", cmd_health_delete },
 };
 
 int eg_cmd_dispatch(void *arg, const char *cmd, struct json_object *args,

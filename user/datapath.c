@@ -995,6 +995,18 @@ int eg_percpu_stats_sum(int fd, __u32 reason, struct eg_ctr *out)
 	return 0;
 }
 
+int eg_dp_verdicts(struct eg_dp *dp, bool inner, struct eg_ctr *out, unsigned n)
+{
+	int fd = inner ? bpf_map__fd(dp->tc->maps.eg_in_stats) : dp->fd_stats;
+	unsigned i;
+	int err;
+
+	for (i = 0; i < n; i++)
+		if ((err = eg_percpu_stats_sum(fd, i, &out[i])))
+			return err;
+	return 0;
+}
+
 int eg_dp_site_counters(struct eg_dp *dp, uint32_t saddr,
 			struct eg_site_ctr *out)
 {

@@ -117,6 +117,11 @@ typedef void (*eg_dp_flow_cb)(const struct eg_flow_key *k,
 int eg_dp_flows(struct eg_dp *dp, uint32_t slot, unsigned max,
 		eg_dp_flow_cb cb, void *arg);
 
+/* Packets by verdict reason, summed over CPUs: the XDP program's
+ * (enum eg_reason, n = EG_REASON_MAX) or the inner program's (inner:
+ * enum eg_in_reason, n = EG_IN_REASON_MAX). */
+int eg_dp_verdicts(struct eg_dp *dp, bool inner, struct eg_ctr *out, unsigned n);
+
 /* Helpers shared with ipsecctl's map dump. */
 int eg_percpu_site_sum(int map_fd, __u32 slot, struct eg_site_ctr *out);
 int eg_percpu_stats_sum(int map_fd, __u32 reason, struct eg_ctr *out);

@@ -208,6 +208,9 @@ struct ike_env {
 	int (*site_psk)(void *arg, int64_t site_id, uint8_t *psk, size_t *len);
 	/* May this gateway take new tunnels (POP not drained)? */
 	bool (*accepting)(void *arg);
+	/* May a site of this license be authenticated now (its downstream
+	 * services healthy)? 0, or not with why filled in. May be NULL. */
+	int (*site_admit)(void *arg, enum eg_license lic, char *why, size_t cap);
 	/*
 	 * Install / remove a Child SA in the kernel and the XDP SPI map.
 	 * keys->encr_i/integ_i protect what the peer sends us (inbound),

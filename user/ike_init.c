@@ -480,6 +480,8 @@ void handle_auth(struct ike_ctx *ctx, struct ike_sa *sa,
 	int i_id = ikev2_msg_find(m, IKEV2_PLD_IDI, 0);
 	int i_auth = ikev2_msg_find(m, IKEV2_PLD_AUTH, 0);
 	char idbuf[EG_IDENT_MAX + 1] = "?";
+	char why[128];
+	enum eg_license lic;
 	int err;
 
 	if (i_id < 0 || i_auth < 0 || ikev2_dec_id(&m->pld[i_id], &idi) ||
@@ -502,6 +504,7 @@ void handle_auth(struct ike_ctx *ctx, struct ike_sa *sa,
 	}
 	/* the policy as configured now (the site may have been edited) */
 	err = site_pol_load(ctx, &site, &sa->pol);
+	lic = site.license;
 	eg_site_clear(&site);
 	if (err) {
 		auth_failed(ctx, sa, h->msgid, "site's cipher unknown");
@@ -515,6 +518,13 @@ void handle_auth(struct ike_ctx *ctx, struct ike_sa *sa,
 	if (err) {
 		auth_failed(ctx, sa, h->msgid, err == -EACCES ?
 			    "PSK AUTH does not verify" : "no PSK for the site");
+		return;
+	}
+	/* verified, and refused all the same while the services behind the
+	 * POP that the site's license needs are down (health.h) */
+	if (ctx->env.site_admit &&
+	    ctx->env.site_admit(ctx->env.arg, lic, why, sizeof(why))) {
+		auth_failed(ctx, sa, h->msgid, why);
 		return;
 	}
 	sa->initial_contact = ikev2_find_notify(m, IKEV2_N_INITIAL_CONTACT, &n) == 0;

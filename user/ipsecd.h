@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <json-c/json.h>
 
+#include "http.h"
 #include "ike.h"
 #include "store.h"
 
@@ -17,6 +18,7 @@ struct eg_dp;
 struct eg_ctl;
 struct eg_tunnels;
 struct eg_status_tab;
+struct eg_health;
 
 struct ipsecd {
 	struct eg_store *st;
@@ -24,6 +26,8 @@ struct ipsecd {
 	struct eg_ctl *ctl;
 	struct eg_tunnels *tun;	/* NULL without --local-addr */
 	struct eg_status_tab *status;
+	struct eg_health *health;	/* downstream checks (health.h) */
+	struct eg_http *http;		/* REST, page, metrics; NULL: off */
 	int epfd;
 	bool stop;
 	bool teardown;		/* at stop: DELETEs, everything removed */
@@ -39,6 +43,8 @@ struct ipsecd {
 	uint32_t flow_cap, device_cap;	/* inner defaults; 0 = built-in */
 	struct ike_cfg ike_cfg;		/* lifetimes, DPD, limits */
 	bool keep_default;		/* --shutdown=keep (SIGTERM keeps tunnels) */
+	struct eg_http_opts http_opts;	/* on with --api-token-file */
+	uint32_t metrics_sites;		/* per-site series for this many */
 	/* UDP 500 and 4500 (ESP-in-UDP decapsulation): bound first at start,
 	 * closed last at stop, so a restart leaves the shortest gap */
 	int ike_fd[2];
@@ -47,6 +53,14 @@ struct ipsecd {
 /* Control-socket dispatcher (cmds.c). */
 int eg_cmd_dispatch(void *arg, const char *cmd, struct json_object *args,
 		    struct json_object **data, char *err, size_t errlen);
+
+/* Downstream health checks (cmds_health.c), called by the dispatcher. */
+int eg_cmd_health_add(struct ipsecd *d, struct json_object *args,
+		      struct json_object **data, struct eg_err *err);
+int eg_cmd_health_list(struct ipsecd *d, struct json_object *args,
+		       struct json_object **data, struct eg_err *err);
+int eg_cmd_health_delete(struct ipsecd *d, struct json_object *args,
+			 struct json_object **data, struct eg_err *err);
 
 /* Load every site from the store into the data path (cmds.c). */
 int eg_sync_all_sites(struct ipsecd *d);

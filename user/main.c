@@ -22,8 +22,12 @@
 #include "ctl.h"
 #include "datapath.h"
 #include "evloop.h"
+#include "health.h"
+#include "http.h"
 #include "ipsecd.h"
 #include "log.h"
+#include "metrics.h"
+#include "rest.h"
 #include "sockets.h"
 #include "status.h"
 #include "tunnel.h"
@@ -67,6 +71,13 @@ static void usage(FILE *f)
 "                        carry traffic; the IKE SAs saved in the database\n"
 "                        are resumed by the next start) or teardown (DELETE\n"
 "                        to every peer, all removed); SIGINT always tears down\n"
+"      --api-token-file F  serve the REST API, the IPSec page and /metrics,\n"
+"                        for \"Authorization: Bearer\" the token in F (mode 0600)\n"
+"      --http-listen A:P where (default " EG_HTTP_DEFAULT_LISTEN "); plain HTTP only\n"
+"                        on loopback unless --http-cert and --http-key (PEM)\n"
+"      --http-cert F, --http-key F  TLS for the listener\n"
+"      --web-root DIR    the page's files (default " EG_WEB_ROOT ")\n"
+"      --metrics-sites N per-site series in /metrics for N sites at most (1000)\n"
 "  -v, --verbose         debug logging (twice: libbpf too)\n"
 "  -h, --help            this text\n"
 "\n"
@@ -140,11 +151,13 @@ static const struct {
 	/* the classifier's IKE limit per site */
 	CFG("ike-rate", 0, 100000, ike_rate),
 	CFG("ike-burst", 1, 100000, ike_burst),
+	CFG("metrics-sites", 0, EG_METRICS_SITES_MAX, metrics_sites),
 #undef CFG
 };
 #define N_CFG_OPTS	(sizeof(cfg_opts) / sizeof(cfg_opts[0]))
 #define OPT_CFG		1000	/* getopt value of cfg_opts[0] */
-enum { OPT_SHUTDOWN = 1, OPT_NO_DH_REUSE };
+enum { OPT_SHUTDOWN = 1, OPT_NO_DH_REUSE, OPT_TOKEN, OPT_LISTEN, OPT_CERT, OPT_KEY,
+       OPT_WEB_ROOT };
 
 static int parse_args(struct ipsecd *d, int argc, char **argv)
 {
@@ -160,6 +173,11 @@ static int parse_args(struct ipsecd *d, int argc, char **argv)
 		{ "device-cap", required_argument, NULL, 'D' },
 		{ "shutdown", required_argument, NULL, OPT_SHUTDOWN },
 		{ "no-dh-reuse", no_argument, NULL, OPT_NO_DH_REUSE },
+		{ "api-token-file", required_argument, NULL, OPT_TOKEN },
+		{ "http-listen", required_argument, NULL, OPT_LISTEN },
+		{ "http-cert", required_argument, NULL, OPT_CERT },
+		{ "http-key", required_argument, NULL, OPT_KEY },
+		{ "web-root", required_argument, NULL, OPT_WEB_ROOT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 	};
@@ -211,6 +229,11 @@ static int parse_args(struct ipsecd *d, int argc, char **argv)
 				return -EINVAL;
 			}
 			break;
+		case OPT_TOKEN: d->http_opts.token_file = optarg; break;
+		case OPT_LISTEN: d->http_opts.listen = optarg; break;
+		case OPT_CERT: d->http_opts.cert = optarg; break;
+		case OPT_KEY: d->http_opts.key = optarg; break;
+		case OPT_WEB_ROOT: d->http_opts.web_root = optarg; break;
 		case 'i': d->ifname = optarg; break;
 		case 'd': d->db_path = optarg; break;
 		case 's': d->sock_path = optarg; break;
@@ -240,6 +263,11 @@ static int parse_args(struct ipsecd *d, int argc, char **argv)
 	if (d->ike_cfg.frag_size && d->ike_cfg.frag_size < 576) {
 		fprintf(stderr, "ipsecd: --ike-frag-size takes 0 or 576-9000, not %u\n",
 			d->ike_cfg.frag_size);
+		return -EINVAL;
+	}
+	if (!d->http_opts.token_file && (d->http_opts.listen || d->http_opts.cert ||
+					 d->http_opts.key)) {
+		fprintf(stderr, "ipsecd: --http-listen/--http-cert/--http-key need --api-token-file\n");
 		return -EINVAL;
 	}
 	if (optind != argc) {
@@ -273,13 +301,31 @@ static void notify_status(struct ipsecd *d)
 		   d->dp ? eg_dp_mode(d->dp) : "none");
 }
 
+/* A downstream service fell: its sites' tunnels go (DELETE to the peer);
+ * their next IKE_AUTH gets AUTHENTICATION_FAILED until it rises. */
+static void health_changed(void *arg, enum eg_license service, bool healthy,
+			   const char *why)
+{
+	struct ipsecd *d = arg;
+	char reason[200];
+	unsigned n;
+
+	if (healthy || !d->tun)
+		return;
+	snprintf(reason, sizeof(reason), "downstream %s unhealthy (%s)",
+		 eg_license_name(service), why);
+	n = eg_tunnels_service_down(d->tun, service, reason);
+	pr_info("downstream %s unhealthy: %u IKE SAs of its sites taken down", eg_license_name(service), n);
+}
+
 int main(int argc, char **argv)
 {
 	struct ipsecd d = { .db_path = EG_DB_PATH, .sock_path = EG_CTL_SOCK,
 			    .pin_root = EG_PIN_ROOT, .epfd = -1,
 			    .ike_cfg = IKE_CFG_DEFAULT, .keep_default = true,
 			    .ike_rate = EG_IKE_RATE_DEFAULT, .ike_burst = EG_IKE_BURST_DEFAULT,
-			    .ike_fd = { -1, -1 } };
+			    .ike_fd = { -1, -1 }, .metrics_sites = EG_METRICS_SITES_DEFAULT,
+			    .http_opts = { .web_root = EG_WEB_ROOT } };
 	struct eg_ev sig_ev = { .fd = -1 };
 	struct eg_dp_opts dpo;
 	struct eg_err err;
@@ -352,6 +398,8 @@ int main(int argc, char **argv)
 	} else {
 		pr_warn("no --local-addr: the IKEv2 responder is off, XDP only");
 	}
+	if (eg_health_open(&d.health, d.epfd, d.st, d.pop_name, health_changed, &d))
+		goto out;
 	/* last: sites and resumed tunnels' SPIs are in the maps by now, and
 	 * until here a previous ipsecd's classifier still filters */
 	eg_tunnels_prune_dp(d.tun, d.dp);
@@ -362,6 +410,9 @@ int main(int argc, char **argv)
 		pr_err("cannot open control socket %s", d.sock_path);
 		goto out;
 	}
+	if (d.http_opts.token_file &&
+	    eg_http_open(&d.http, d.epfd, &d.http_opts, eg_rest_handle, &d))
+		goto out;
 	pr_info("ready: control socket %s", d.sock_path);
 	/* Type=notify: ready once the sites and resumed tunnels are in the
 	 * maps and the classifier is on; a no-op without NOTIFY_SOCKET */
@@ -377,6 +428,8 @@ int main(int argc, char **argv)
 			if (d.tun)
 				eg_tunnels_tick(d.tun);
 			eg_dp_sweep(d.dp);
+			eg_health_tick(d.health);
+			eg_http_tick(d.http);
 			if (now - last_scan >= EG_SCAN_SECS) {
 				eg_status_scan(d.status, &d);
 				notify_status(&d);
@@ -399,11 +452,13 @@ int main(int argc, char **argv)
 out:
 	sd_notifyf(0, "STOPPING=1\nSTATUS=stopping (%s)",
 		   d.teardown ? "teardown: tunnels deleted" : "tunnels kept for the next start");
+	eg_http_close(d.http);
 	eg_ctl_close(d.ctl);
 	/* a failure keeps the tunnels too: only an operator tears them down */
 	eg_tunnels_close(d.tun, d.teardown);
 	eg_dp_close(d.dp, !d.teardown);
 	eg_status_close(d.status);
+	eg_health_close(d.health);
 	if (sig_ev.fd >= 0)
 		close(sig_ev.fd);
 	if (d.epfd >= 0)

@@ -210,6 +210,24 @@ static const char schema_v5[] =
 	") STRICT;"
 	"CREATE INDEX ike_sas_site ON ike_sas (site_id);";
 
+/* v6: downstream health checks (health.c), by name. */
+static const char schema_v6[] =
+	"CREATE TABLE health_checks ("
+	" id		INTEGER PRIMARY KEY,"
+	" name		TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+	" pop		TEXT NOT NULL DEFAULT '',"
+	" service	TEXT NOT NULL CHECK (service IN ('web-gateway', 'cloud-firewall')),"
+	" kind		TEXT NOT NULL CHECK (kind IN ('tcp', 'http')),"
+	" addr		INTEGER NOT NULL,"
+	" port		INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),"
+	" path		TEXT NOT NULL DEFAULT '/',"
+	" expect	INTEGER NOT NULL DEFAULT 200 CHECK (expect BETWEEN 100 AND 599),"
+	" interval_s	INTEGER NOT NULL CHECK (interval_s BETWEEN 1 AND 3600),"
+	" timeout_s	INTEGER NOT NULL CHECK (timeout_s BETWEEN 1 AND 60),"
+	" rise		INTEGER NOT NULL CHECK (rise BETWEEN 1 AND 100),"
+	" fall		INTEGER NOT NULL CHECK (fall BETWEEN 1 AND 100)"
+	") STRICT;";
+
 /* Version i + 1 is reached by applying migrations[i]. Append, never edit. */
 static const struct eg_migration migrations[] = {
 	{ .sql = schema_v1 },
@@ -217,6 +235,7 @@ static const struct eg_migration migrations[] = {
 	{ .sql = schema_v3 },
 	{ .sql = schema_v4 },
 	{ .sql = schema_v5 },
+	{ .sql = schema_v6 },
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == EG_STORE_SCHEMA_VERSION,
@@ -250,6 +269,7 @@ enum stmt_id {
 	ST_POP_INSERT, ST_POP_UPDATE, ST_POP_USERS, ST_POP_DELETE,
 	ST_PSK_PUT, ST_PSK_GET,
 	ST_IKE_PUT, ST_IKE_DEL, ST_IKE_ALL, ST_IKE_CLEAR,
+	ST_HC_INSERT, ST_HC_DELETE, ST_HC_ALL, ST_HC_COUNT,
 	ST__MAX
 };
 
@@ -293,6 +313,15 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_IKE_DEL]		= "DELETE FROM ike_sas WHERE spi = ?1",
 	[ST_IKE_ALL]		= "SELECT spi, site_id, saved_at, rec FROM ike_sas",
 	[ST_IKE_CLEAR]		= "DELETE FROM ike_sas",
+	[ST_HC_INSERT]		=
+		"INSERT INTO health_checks (name, pop, service, kind, addr, port,"
+		" path, expect, interval_s, timeout_s, rise, fall)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	[ST_HC_DELETE]		= "DELETE FROM health_checks WHERE name = ?1",
+	[ST_HC_ALL]		=
+		"SELECT id, name, pop, service, kind, addr, port, path, expect,"
+		" interval_s, timeout_s, rise, fall FROM health_checks ORDER BY name",
+	[ST_HC_COUNT]		= "SELECT count(*) FROM health_checks",
 	[ST_SITE_BY_NAME]	= "SELECT " SITE_COLS " WHERE s.name = ?1",
 	[ST_SITE_BY_ID]		= "SELECT " SITE_COLS " WHERE s.id = ?1",
 	[ST_SITE_BY_IDENT]	= "SELECT " SITE_COLS
@@ -2551,4 +2580,108 @@ int eg_ike_rec_foreach(struct eg_store *st, eg_ike_rec_cb cb, void *arg,
 int eg_ike_rec_clear(struct eg_store *st, struct eg_err *err)
 {
 	return run(st, ST_IKE_CLEAR, err);
+}
+
+/* ---- downstream health checks -------------------------------------------------- */
+
+int eg_health_add(struct eg_store *st, struct eg_health_rec *h, struct eg_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	char q[QUOTE_MAX];
+	int ret, rc;
+
+	ret = eg_health_validate(h, err);
+	if (ret)
+		return ret;
+	ret = stmt_get(st, ST_HC_COUNT, &stmt, err);
+	if (ret)
+		return ret;
+	rc = step_row(st, stmt, err, "counting health checks");
+	if (rc > 0 && sqlite3_column_int64(stmt, 0) >= EG_HEALTH_MAX)
+		rc = eg_fail(err, EINVAL, "already %d health checks, the most there may be",
+			     EG_HEALTH_MAX);
+	stmt_done(stmt);
+	if (rc < 0)
+		return rc;
+	ret = stmt_get(st, ST_HC_INSERT, &stmt, err);
+	if (ret)
+		return ret;
+	if (sqlite3_bind_text(stmt, 1, h->name, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(stmt, 2, h->pop, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(stmt, 3, eg_license_name(h->service), -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(stmt, 4, h->http ? "http" : "tcp", -1, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(stmt, 5, ntohl(h->addr)) ||
+	    sqlite3_bind_int(stmt, 6, h->port) ||
+	    sqlite3_bind_text(stmt, 7, h->path, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_int(stmt, 8, h->expect) ||
+	    sqlite3_bind_int64(stmt, 9, h->interval) ||
+	    sqlite3_bind_int64(stmt, 10, h->timeout) ||
+	    sqlite3_bind_int64(stmt, 11, h->rise) ||
+	    sqlite3_bind_int64(stmt, 12, h->fall))
+		ret = bind_fail(st, err);
+	else if (((rc = sqlite3_step(stmt)) & 0xff) == SQLITE_CONSTRAINT)
+		ret = eg_fail(err, EEXIST, "a health check named '%s' already exists",
+			      eg_escape(q, sizeof(q), h->name));
+	else if (rc != SQLITE_DONE)
+		ret = db_fail(st, err, "adding a health check");
+	else
+		h->id = sqlite3_last_insert_rowid(st->db);
+	stmt_done(stmt);
+	return ret;
+}
+
+int eg_health_delete(struct eg_store *st, const char *name, struct eg_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	char q[QUOTE_MAX];
+	int ret;
+
+	ret = stmt_get(st, ST_HC_DELETE, &stmt, err);
+	if (ret)
+		return ret;
+	if (sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC))
+		ret = bind_fail(st, err);
+	else if (sqlite3_step(stmt) != SQLITE_DONE)
+		ret = db_fail(st, err, "deleting a health check");
+	else if (!sqlite3_changes(st->db))
+		ret = eg_fail(err, ENOENT, "no health check named '%s'",
+			      eg_escape(q, sizeof(q), name));
+	stmt_done(stmt);
+	return ret;
+}
+
+int eg_health_foreach(struct eg_store *st, eg_health_rec_cb cb, void *arg,
+		      struct eg_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	struct eg_health_rec h;
+	int ret, rc;
+
+	ret = stmt_get(st, ST_HC_ALL, &stmt, err);
+	if (ret)
+		return ret;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		memset(&h, 0, sizeof(h));
+		h.id = sqlite3_column_int64(stmt, 0);
+		snprintf(h.name, sizeof(h.name), "%s", (const char *)sqlite3_column_text(stmt, 1));
+		snprintf(h.pop, sizeof(h.pop), "%s", (const char *)sqlite3_column_text(stmt, 2));
+		if (eg_license_parse((const char *)sqlite3_column_text(stmt, 3), &h.service))
+			continue;	/* the schema's CHECK makes this a bug */
+		h.http = !strcmp((const char *)sqlite3_column_text(stmt, 4), "http");
+		h.addr = htonl((uint32_t)sqlite3_column_int64(stmt, 5));
+		h.port = sqlite3_column_int(stmt, 6);
+		snprintf(h.path, sizeof(h.path), "%s", (const char *)sqlite3_column_text(stmt, 7));
+		h.expect = sqlite3_column_int(stmt, 8);
+		h.interval = sqlite3_column_int64(stmt, 9);
+		h.timeout = sqlite3_column_int64(stmt, 10);
+		h.rise = sqlite3_column_int64(stmt, 11);
+		h.fall = sqlite3_column_int64(stmt, 12);
+		ret = cb(&h, arg);
+		if (ret)
+			break;
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = db_fail(st, err, "listing health checks");
+	stmt_done(stmt);
+	return ret;
 }

@@ -22,7 +22,7 @@
 #define EG_MAX_BACKUP_POPS	9
 #define EG_MAX_CUSTOM_PORTS	32
 #define EG_LOCATION_MAX		64
-#define EG_STORE_SCHEMA_VERSION	5
+#define EG_STORE_SCHEMA_VERSION	6
 #define EG_CAP_MAX		1000000	/* per-site flow/device cap bound */
 #define EG_CIPHER_MAX		16
 #define EG_PAGE_MAX		100	/* sites per page, the IPSec page's limit */
@@ -246,6 +246,35 @@ typedef int (*eg_ike_rec_cb)(const uint8_t *spi, int64_t site_id, int64_t saved_
 int eg_ike_rec_foreach(struct eg_store *st, eg_ike_rec_cb cb, void *arg,
 		       struct eg_err *err);
 int eg_ike_rec_clear(struct eg_store *st, struct eg_err *err);
+
+/*
+ * Downstream health checks (schema v6): a TCP connect or an HTTP GET to a
+ * service behind the POP. service says which sites depend on it: a
+ * web-gateway check holds web-gateway and cloud-firewall sites, a
+ * cloud-firewall check only cloud-firewall sites. pop "" runs on every
+ * gateway, else only on the gateway of that POP.
+ */
+#define EG_HEALTH_PATH_MAX	128
+#define EG_HEALTH_MAX		64	/* checks per store */
+struct eg_health_rec {
+	int64_t id;
+	char name[EG_NAME_MAX + 1];
+	char pop[EG_NAME_MAX + 1];
+	enum eg_license service;
+	bool http;			/* else a TCP connect */
+	uint32_t addr;			/* network order */
+	uint16_t port;			/* host order */
+	char path[EG_HEALTH_PATH_MAX + 1];	/* HTTP: what to GET */
+	uint16_t expect;		/* HTTP: the status that means up */
+	uint32_t interval, timeout;	/* seconds */
+	uint32_t rise, fall;		/* consecutive results to change */
+};
+int eg_health_validate(const struct eg_health_rec *h, struct eg_err *err);
+int eg_health_add(struct eg_store *st, struct eg_health_rec *h, struct eg_err *err);
+int eg_health_delete(struct eg_store *st, const char *name, struct eg_err *err);
+typedef int (*eg_health_rec_cb)(const struct eg_health_rec *h, void *arg);
+int eg_health_foreach(struct eg_store *st, eg_health_rec_cb cb, void *arg,
+		      struct eg_err *err);
 
 /*
  * Transactions, for all-or-nothing batches (enable/disable/delete, import).

@@ -25,6 +25,7 @@
 #include "datapath.h"
 #include "evloop.h"
 #include "ike.h"
+#include "health.h"
 #include "ipsecd.h"
 #include "link.h"
 #include "log.h"
@@ -135,6 +136,14 @@ static bool env_accepting(void *arg)
 	if (!t->d->pop_name || eg_pop_get(t->d->st, t->d->pop_name, &p, &err))
 		return true;	/* no POP configured: nothing to drain */
 	return p.accepting;
+}
+
+/* Downstream services of the site's license healthy (health.h)? */
+static int env_site_admit(void *arg, enum eg_license lic, char *why, size_t cap)
+{
+	struct eg_tunnels *t = arg;
+
+	return eg_health_site_ok(t->d->health, lic, why, cap) ? 0 : -EAGAIN;
 }
 
 static uint32_t probe_ip(struct eg_tunnels *t)
@@ -768,7 +777,7 @@ int eg_tunnels_open(struct eg_tunnels **out, struct ipsecd *d)
 	struct ike_env env = {
 		.local_addr = d->local_addr, .send = env_send,
 		.site_by_addr = env_site_by_addr, .site_psk = env_site_psk,
-		.accepting = env_accepting,
+		.accepting = env_accepting, .site_admit = env_site_admit,
 		.child_install = env_child_install,
 		.child_remove = env_child_remove, .spi_alloc = env_spi_alloc,
 		.peer_moved = env_peer_moved, .site_rx = env_site_rx,
@@ -881,6 +890,54 @@ void eg_tunnels_site_down(struct eg_tunnels *t, int64_t site_id, const char *why
 
 	if (n)
 		pr_info("site %lld: %u IKE SA(s) deleted (%s)", (long long)site_id, n, why);
+}
+
+struct site_ids {
+	int64_t *v;
+	size_t n, cap;
+};
+
+static void collect_site(const struct ike_sa *sa, void *arg)
+{
+	struct site_ids *l = arg;
+	int64_t *p;
+
+	if (l->n && l->v[l->n - 1] == sa->site_id)
+		return;		/* a site's SAs are often neighbours */
+	if (l->n == l->cap) {
+		p = realloc(l->v, (l->cap ? l->cap * 2 : 64) * sizeof(*p));
+		if (!p)
+			return;
+		l->v = p;
+		l->cap = l->cap ? l->cap * 2 : 64;
+	}
+	l->v[l->n++] = sa->site_id;
+}
+
+unsigned eg_tunnels_service_down(struct eg_tunnels *t, enum eg_license service,
+				 const char *why)
+{
+	struct site_ids l = { 0 };
+	struct eg_site_rec s;
+	struct eg_err err;
+	unsigned n = 0;
+	size_t i;
+
+	/* first the list, then the DELETEs: they change what is walked */
+	ike_foreach(t->ike, collect_site, &l);
+	for (i = 0; i < l.n; i++) {
+		if (i && l.v[i] == l.v[i - 1])
+			continue;
+		if (eg_site_get_by_id(t->d->st, l.v[i], &s, &err))
+			continue;
+		/* every site needs the web gateway; only cloud-firewall
+		 * sites need the firewall */
+		if (service == EG_LIC_WEB_GATEWAY || s.license == service)
+			n += ike_site_down(t->ike, s.id, why);
+		eg_site_clear(&s);
+	}
+	free(l.v);
+	return n;
 }
 
 int eg_tunnels_sa_stats(struct eg_tunnels *t, uint32_t spi, uint32_t daddr,

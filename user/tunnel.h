@@ -32,6 +32,10 @@ void eg_tunnels_site_down(struct eg_tunnels *t, int64_t site_id,
 			  const char *why);
 /* A site's configuration changed: its inner limits follow, live. */
 struct eg_site_rec;
+/* Take down the tunnels of every site that needs the service (a web-gateway
+ * outage: all; a cloud-firewall one: its sites); the IKE SAs deleted. */
+unsigned eg_tunnels_service_down(struct eg_tunnels *t, enum eg_license service,
+				 const char *why);
 void eg_tunnels_site_changed(struct eg_tunnels *t, const struct eg_site_rec *s);
 /* Kernel counters of one Child SA (inbound SPI, network order). */
 int eg_tunnels_sa_stats(struct eg_tunnels *t, uint32_t spi, uint32_t daddr,

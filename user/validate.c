@@ -765,3 +765,44 @@ int eg_pop_validate(const struct eg_pop_rec *p, struct eg_err *err)
 	}
 	return 0;
 }
+
+int eg_health_validate(const struct eg_health_rec *h, struct eg_err *err)
+{
+	char q[QUOTE_MAX];
+	const char *c;
+	int ret;
+
+	ret = name_validate("health check name", h->name, err);
+	if (ret)
+		return ret;
+	if (h->pop[0] && (ret = name_validate("POP name", h->pop, err)))
+		return ret;
+	if (h->service != EG_LIC_WEB_GATEWAY && h->service != EG_LIC_CLOUD_FIREWALL)
+		return eg_fail(err, EINVAL, "service must be web-gateway or cloud-firewall");
+	if (!h->addr || !h->port)
+		return eg_fail(err, EINVAL, "target must be ADDR:PORT with a port of 1-65535");
+	if (h->http) {
+		if (h->path[0] != '/')
+			return eg_fail(err, EINVAL, "path '%s' must start with '/'",
+				       eg_escape(q, sizeof(q), h->path));
+		for (c = h->path; *c; c++)
+			if ((unsigned char)*c <= 0x20 || *c == 0x7f)
+				return eg_fail(err, EINVAL,
+					       "path '%s' contains a space or control character",
+					       eg_escape(q, sizeof(q), h->path));
+		if (h->expect < 100 || h->expect > 599)
+			return eg_fail(err, EINVAL, "expect %u is not an HTTP status (100-599)",
+				       h->expect);
+	}
+	if (h->interval < 1 || h->interval > 3600)
+		return eg_fail(err, EINVAL, "interval %u s is out of range 1-3600", h->interval);
+	if (h->timeout < 1 || h->timeout > 60 || h->timeout > h->interval)
+		return eg_fail(err, EINVAL,
+			       "timeout %u s must be 1-60 and at most the interval (%u s)",
+			       h->timeout, h->interval);
+	if (h->rise < 1 || h->rise > 100)
+		return eg_fail(err, EINVAL, "rise %u is out of range 1-100", h->rise);
+	if (h->fall < 1 || h->fall > 100)
+		return eg_fail(err, EINVAL, "fall %u is out of range 1-100", h->fall);
+	return 0;
+}

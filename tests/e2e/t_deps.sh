@@ -17,7 +17,8 @@ fail() { echo "not ok: $*" >&2; FAILS=$((FAILS + 1)); }
 
 IGNORE=" pc dir init link join split yes top w wall route hostname file as tty
  uptime x86_64 install debugfs poweroff reboot shutdown time last lan watch
- host which test kill column script ipsec comm "
+ host which test kill column script ipsec comm service open
+ clear login sync view "
 IGNORE=$(echo "$IGNORE" | tr '\n' ' ')
 
 declare -A owner

@@ -22,7 +22,11 @@ for f in ipsecd.service ipsecd.socket; do
 	check "unit $f, mode" 644 "$(stat -c %a "$D/usr/lib/systemd/system/$f" 2>/dev/null)"
 done
 U=$D/usr/lib/systemd/system/ipsecd.service
-check "ExecStart under PREFIX" 'ExecStart=/usr/sbin/ipsecd $IPSECD_OPTS' "$(grep '^ExecStart=' "$U")"
+check "ExecStart under PREFIX" 'ExecStart=/usr/sbin/ipsecd --web-root /usr/share/espgate/www $IPSECD_OPTS' \
+	"$(grep '^ExecStart=' "$U")"
+for f in index.html ipsec.css ipsec.js; do
+	check "the page's $f installed, mode" 644 "$(stat -c %a "$D/usr/share/espgate/www/$f" 2>/dev/null)"
+done
 check "Type=notify" "Type=notify" "$(grep '^Type=' "$U")"
 check "the installed ipsecd runs" 0 "$("$D/usr/sbin/ipsecd" --help >/dev/null 2>&1; echo $?)"
 check "/etc/default/ipsecd written" 1 "$(grep -c '^IPSECD_OPTS=' "$D/etc/default/ipsecd")"

@@ -66,6 +66,8 @@ struct ikp_env {
 	struct eg_site_rec sites[IKP_MAX_SITES];
 	unsigned n_sites;
 	bool draining;			/* accepting() says no */
+	enum eg_license unhealthy;	/* site_admit() refuses this license
+					 * (health.h: web-gateway, all) */
 	int install_err;		/* child_install fails with this */
 	struct ikp_dgram q[IKP_QMAX];
 	unsigned nq, head;		/* queued, first unread */
@@ -167,6 +169,16 @@ static inline bool ikp_env_accepting(void *arg)
 	return !((struct ikp_env *)arg)->draining;
 }
 
+static inline int ikp_env_admit(void *arg, enum eg_license lic, char *why, size_t cap)
+{
+	struct ikp_env *e = arg;
+
+	if (!e->unhealthy || (e->unhealthy != EG_LIC_WEB_GATEWAY && e->unhealthy != lic))
+		return 0;
+	snprintf(why, cap, "downstream %s unhealthy", eg_license_name(e->unhealthy));
+	return -EAGAIN;
+}
+
 static inline int ikp_env_install(void *arg, const struct ike_sa *sa,
 				  const struct ike_child *c,
 				  const struct ike_child_keys *k, unsigned dirs)
@@ -245,6 +257,7 @@ static inline struct eg_site_rec *ikp_env_add_site(struct ikp_env *e, int64_t id
 	memcpy(s->psk, psk, psk_len);
 	s->psk_len = psk_len;
 	s->enabled = true;
+	s->license = EG_LIC_WEB_GATEWAY;	/* the store's default */
 	return s;
 }
 
@@ -259,6 +272,7 @@ static inline void ikp_env_init(struct ikp_env *e, struct ike_env *env,
 	env->send = ikp_env_send;
 	env->site_by_addr = ikp_env_site;
 	env->accepting = ikp_env_accepting;
+	env->site_admit = ikp_env_admit;
 	env->child_install = ikp_env_install;
 	env->child_remove = ikp_env_remove;
 	env->spi_alloc = ikp_env_spi;

@@ -655,6 +655,32 @@ static void test_wrong_psk(void **state)
 	assert_auth_failed(f, run_auth(f, true));
 }
 
+/*
+ * Downstream services down (health.h): a site whose license needs them gets
+ * AUTHENTICATION_FAILED even with the right PSK, and nothing is installed;
+ * a cloud-firewall outage leaves a web-gateway site alone.
+ */
+static void test_unhealthy_downstream(void **state)
+{
+	struct fix *f = *state;
+	const struct ike_stats *st = ike_get_stats(f->ctx);
+
+	f->e.unhealthy = EG_LIC_CLOUD_FIREWALL;	/* the site is web-gateway */
+	establish(f);
+	assert_int_equal(st->auth_ok, 1);
+	assert_int_equal(f->e.n_inst, 1);
+}
+
+static void test_unhealthy_web_gateway(void **state)
+{
+	struct fix *f = *state;
+
+	f->e.unhealthy = EG_LIC_WEB_GATEWAY;
+	assert_int_equal(run_init(f), 0);
+	assert_auth_failed(f, run_auth(f, true));
+	assert_int_equal(f->e.n_inst, 0);
+}
+
 struct ident_row {
 	const char *name;
 	uint8_t type;
@@ -1376,6 +1402,8 @@ int main(void)
 		T(test_stranger_critical_unanswered),
 		T(test_sk_unsupported_critical),
 		T(test_wrong_psk),
+	T(test_unhealthy_web_gateway),
+	T(test_unhealthy_downstream),
 		T(test_identity),
 		T(test_child_refused),
 		T(test_retransmit_init),

@@ -2024,6 +2024,83 @@ static void test_pop_crud(void **state)
 	eg_site_clear(&s);
 }
 
+static int health_collect(const struct eg_health_rec *h, void *arg)
+{
+	struct eg_health_rec *out = arg;
+	unsigned i = 0;
+
+	while (out[i].id)
+		i++;
+	out[i] = *h;
+	return 0;
+}
+
+/* Health checks: stored as given, names unique, each bad field named. */
+static void test_health_crud(void **state)
+{
+	struct fx *fx = *state;
+	struct eg_health_rec h = { .service = EG_LIC_WEB_GATEWAY, .http = true,
+				   .addr = ip("10.9.0.80"), .port = 80, .path = "/healthz",
+				   .expect = 204, .interval = 5, .timeout = 2, .rise = 2,
+				   .fall = 3, .name = "web1", .pop = "NYC1" };
+	struct eg_health_rec got[4];
+	struct eg_err err = { "" };
+	static const struct {
+		const char *field;
+		size_t off;
+		uint32_t bad;
+		const char *msg;
+	} rows[] = {
+		{ "interval", offsetof(struct eg_health_rec, interval), 0,
+		  "interval 0 s is out of range 1-3600" },
+		{ "timeout", offsetof(struct eg_health_rec, timeout), 9,
+		  "timeout 9 s must be 1-60 and at most the interval (5 s)" },
+		{ "rise", offsetof(struct eg_health_rec, rise), 101, "rise 101 is out of range 1-100" },
+		{ "fall", offsetof(struct eg_health_rec, fall), 0, "fall 0 is out of range 1-100" },
+	};
+	struct eg_health_rec b;
+	unsigned i;
+
+	if (eg_health_add(fx->st, &h, &err))
+		fail_msg("add: %s", err.msg);
+	assert_true(h.id > 0);
+	assert_int_equal(eg_health_add(fx->st, &h, &err), -EEXIST);
+	assert_string_equal(err.msg, "a health check named 'web1' already exists");
+	for (i = 0; i < ARRAY_SIZE(rows); i++) {
+		b = h;
+		snprintf(b.name, sizeof(b.name), "bad%u", i);
+		memcpy((char *)&b + rows[i].off, &rows[i].bad, sizeof(uint32_t));
+		assert_int_equal(eg_health_add(fx->st, &b, &err), -EINVAL);
+		print_message("  %s: %s\n", rows[i].field, err.msg);
+		assert_string_equal(err.msg, rows[i].msg);
+	}
+	b = h;
+	snprintf(b.name, sizeof(b.name), "nopath");
+	snprintf(b.path, sizeof(b.path), "healthz");
+	assert_int_equal(eg_health_add(fx->st, &b, &err), -EINVAL);
+	assert_string_equal(err.msg, "path 'healthz' must start with '/'");
+
+	memset(got, 0, sizeof(got));
+	assert_int_equal(eg_health_foreach(fx->st, health_collect, got, &err), 0);
+	assert_int_equal(got[0].id, h.id);
+	assert_int_equal(got[1].id, 0);		/* the refused left nothing */
+	assert_string_equal(got[0].name, "web1");
+	assert_string_equal(got[0].pop, "NYC1");
+	assert_string_equal(got[0].path, "/healthz");
+	assert_true(got[0].http);
+	assert_int_equal(got[0].addr, h.addr);
+	assert_int_equal(got[0].port, 80);
+	assert_int_equal(got[0].expect, 204);
+	assert_int_equal(got[0].service, EG_LIC_WEB_GATEWAY);
+	assert_int_equal(got[0].interval, 5);
+	assert_int_equal(got[0].timeout, 2);
+	assert_int_equal(got[0].rise, 2);
+	assert_int_equal(got[0].fall, 3);
+	assert_int_equal(eg_health_delete(fx->st, "WEB1", &err), 0);	/* any case */
+	assert_int_equal(eg_health_delete(fx->st, "web1", &err), -ENOENT);
+	assert_string_equal(err.msg, "no health check named 'web1'");
+}
+
 static void test_pop_delete_refused(void **state)
 {
 	struct fx *fx = *state;
@@ -2458,7 +2535,7 @@ static void test_migration_v1_v2(void **state)
 
 	steps = eg_store_migrations(&n);
 	assert_int_equal(n, EG_STORE_SCHEMA_VERSION);
-	assert_int_equal(n, 5);
+	assert_int_equal(n, 6);
 	snprintf(path, sizeof(path), "%s/other.db", fx->dir);
 	if (eg_store_open_migrations(&st, path, steps, 1, &err))
 		fail_msg("v1: %s", err.msg);
@@ -2545,7 +2622,7 @@ static void test_migration_v1_v2(void **state)
 	eg_store_close(st);
 
 	db = raw_open(path);
-	assert_int_equal(raw_int(db, "SELECT group_concat(version) = '1,2,3,4,5' FROM schema_version"),
+	assert_int_equal(raw_int(db, "SELECT group_concat(version) = '1,2,3,4,5,6' FROM schema_version"),
 			 1);
 	/* v1's 3 + delta's 2 of each */
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM site_backup_pops"), 5);
@@ -2991,6 +3068,7 @@ int main(void)
 		DB_TEST(test_query_pages),
 		DB_TEST(test_query_filters),
 		DB_TEST(test_pop_crud),
+		DB_TEST(test_health_crud),
 		DB_TEST(test_pop_delete_refused),
 		DB_TEST(test_transactions),
 		DB_TEST(test_partial_failure),

@@ -14,6 +14,7 @@
 # libevent-pthreads, libnss3-tools for certutil...) are installed by
 # tools/deps.sh. Exit status: 0 ready, 1 download or unpack failed.
 set -eu
+. "$(dirname "$0")/../../tools/debcache.sh"
 
 [ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
 mkdir -p "$1/vm"
@@ -25,24 +26,13 @@ exec 8>"$cache/.libreswan.lock"
 flock 8
 [ -e "$dest/.ok" ] && exit 0
 
-dl="$cache/libreswan.dl"
-rm -rf "$dl" "$dest.tmp"
-mkdir -p "$dl" "$dest.tmp"
-get() { (cd "$dl" && apt-get download -q=2 -o APT::Sandbox::User=root libreswan) >"$dl/apt.log" 2>&1; }
-say "fetching the libreswan package (first run only)"
-if ! get; then
-	say "download failed: running apt-get update and trying again"
-	apt-get update -qq >/dev/null 2>&1 || say "apt-get update failed"
-	get || { cat "$dl/apt.log" >&2; say "cannot download libreswan"; exit 1; }
-fi
-dpkg-deb -x "$dl"/libreswan_*.deb "$dest.tmp" || { say "cannot unpack $(ls "$dl")"; exit 1; }
+deb_unpack "$cache" libreswan "$dest" || exit 1
 for p in pluto whack addconn; do
 	[ -x "$dest.tmp/usr/libexec/ipsec/$p" ] || { say "no $p in the package"; exit 1; }
 done
 missing=$(ldd "$dest.tmp/usr/libexec/ipsec/pluto" | awk '/not found/ { print $1 }')
 [ -z "$missing" ] || { say "pluto needs libraries that are not installed: $missing (tools/deps.sh)"; exit 1; }
-basename "$dl"/libreswan_*.deb .deb >"$dest.tmp/.version"
-rm -rf "$dest" "$dl"
+rm -rf "$dest"
 mv "$dest.tmp" "$dest"
 touch "$dest/.ok"
 say "$(cat "$dest/.version") ready in $dest"
