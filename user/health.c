@@ -327,6 +327,8 @@ int eg_health_reload(struct eg_health *h)
 	struct eg_err err;
 	int rc;
 
+	if (!h)
+		return 0;	/* no checker (a test harness): the store is all */
 	for (c = h->checks; c; c = c->next)
 		c->seen = false;
 	rc = eg_health_foreach(h->st, load_one, h, &err);
