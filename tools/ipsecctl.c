@@ -128,7 +128,8 @@ const char *jstr(struct json_object *o, const char *key)
 {
 	struct json_object *v;
 
-	if (!json_object_object_get_ex(o, key, &v))
+	/* absent or JSON null: "" (json_object_get_string(NULL) is NULL) */
+	if (!json_object_object_get_ex(o, key, &v) || !v)
 		return "";
 	return json_object_get_string(v);
 }
@@ -443,6 +444,16 @@ static void print_site_detail(struct json_object *s)
 			       json_object_get_boolean(json_object_object_get(p, "this_gateway")) ?
 			       " (this gateway)" : "");
 		}
+	}
+	if (json_object_object_get_ex(s, "here", &c)) {
+		const char *pop = *jstr(c, "pop") ? jstr(c, "pop") : "no --pop";
+		const char *role = jstr(c, "role");
+
+		/* which POP the branch's tunnel is on, as this gateway sees it */
+		printf("  tunnel        %s this gateway, %s (%s%s%s)\n",
+		       jint(c, "established") ? "on" : "not on", pop,
+		       strcmp(role, "none") ? "the site's " : "not one of the site's POPs",
+		       strcmp(role, "none") ? role : "", strcmp(role, "none") ? " POP" : "");
 	}
 	if (json_object_object_get_ex(s, "counters", &c)) {
 		printf("  counters      rx %lld pkts %lld bytes, ike %lld, esp %lld, keepalives %lld\n",

@@ -554,6 +554,44 @@ static struct json_object *site_pops(struct cmd_ctx *c, const struct eg_site_rec
 	return arr;
 }
 
+/*
+ * Where the site's tunnel is, as far as this gateway can tell. A gateway
+ * knows only its own IKE SAs, and which POP carries the traffic is the
+ * branch's choice (its routing over a primary and a backup tunnel), so each
+ * gateway says whether the site has an established IKE SA here, which POP
+ * "here" is and the role this POP plays for the site: primary, backup, or
+ * none (the site does not list it, e.g. its POPs were edited meanwhile).
+ */
+static struct json_object *site_here(struct cmd_ctx *c, struct json_object *pops,
+				     struct json_object *sas)
+{
+	struct json_object *o = json_object_new_object();
+	const char *role = "none";
+	size_t i, up = 0;
+
+	for (i = 0; i < json_object_array_length(sas); i++) {
+		struct json_object *st;
+
+		if (json_object_object_get_ex(json_object_array_get_idx(sas, i), "state", &st) &&
+		    !strcmp(json_object_get_string(st), "established"))
+			up++;
+	}
+	for (i = 0; i < json_object_array_length(pops); i++) {
+		struct json_object *p = json_object_array_get_idx(pops, i), *v;
+
+		if (json_object_object_get_ex(p, "this_gateway", &v) &&
+		    json_object_get_boolean(v) && json_object_object_get_ex(p, "role", &v)) {
+			role = json_object_get_string(v);
+			break;
+		}
+	}
+	json_object_object_add(o, "established", json_object_new_int64((int64_t)up));
+	json_object_object_add(o, "pop", c->d->pop_name ?
+			       json_object_new_string(c->d->pop_name) : NULL);
+	json_object_object_add(o, "role", json_object_new_string(role));
+	return o;
+}
+
 static int cmd_site_show(struct cmd_ctx *c)
 {
 	struct eg_site_rec s;
@@ -580,6 +618,8 @@ static int cmd_site_show(struct cmd_ctx *c)
 			w.now = ike_now(eg_tunnels_ike(c->d->tun));
 			ike_foreach_site(eg_tunnels_ike(c->d->tun), s.id, sa_one, &w);
 		}
+		json_object_object_add(*c->data, "here",
+				       site_here(c, json_object_object_get(*c->data, "pops"), w.arr));
 		json_object_object_add(*c->data, "sas", w.arr);
 	}
 	eg_site_clear(&s);

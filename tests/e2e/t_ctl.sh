@@ -94,6 +94,10 @@ check "PSK on request" hq-secret-0123456789 "$(ctl -j site show hq --show-secret
 check "email identity" email "$(ctl -j site show br2 | jq -r .id_type)"
 check "ipv4 identity" ipv4 "$(ctl -j site show br3 | jq -r .id_type)"
 check "disabled status" disabled "$(ctl -j site show br3 | jq -r .status)"
+# this gateway has no --pop: no tunnel here and no role (t_55 has both)
+check "site show: where the tunnel is" "not on this gateway, no --pop (not one of the site's POPs)" \
+	"$(ctl site show hq | sed -n 's/^  tunnel *//p')"
+check "site show -j: here" '{"established":0,"pop":null,"role":"none"}' "$(echo "$S" | jq -c .here)"
 check "in the XDP map" 3 "$(ctl -j map dump eg_sites | jq length)"
 check "disabled in the XDP map" false \
 	"$(ctl -j map dump eg_sites | jq '.[] | select(.site == "br3") | .enabled')"
