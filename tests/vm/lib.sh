@@ -75,22 +75,58 @@ in_ns() {
 
 ctl() { "$IPSECCTL_BIN" -s "$T/ipsecd.sock" -d "$T/espgate.db" "$@"; }
 
-# start_ipsecd NS ARGS...: start the daemon in NS, wait for its socket.
-start_ipsecd() {
-	local ns=$1 i
-	shift
-	# nsenter execs ipsecd, so $! is the daemon itself
-	nsenter --net=/run/netns/"$ns" "$IPSECD" --db "$T/espgate.db" --socket "$T/ipsecd.sock" "$@" \
-		>"$T/ipsecd.log" 2>&1 &
-	DAEMON_PID=$!
+# ipsecd_spawn DIR NS ARGS...: run ipsecd in NS with its store, control
+# socket and log in DIR (espgate.db, ipsecd.sock, ipsecd.log), wait until it
+# answers; SPAWNED is its pid (nsenter execs ipsecd, so $! is the daemon)
+ipsecd_spawn() {
+	local dir=$1 ns=$2 i
+	shift 2
+	nsenter --net=/run/netns/"$ns" "$IPSECD" --db "$dir/espgate.db" --socket "$dir/ipsecd.sock" "$@" \
+		>"$dir/ipsecd.log" 2>&1 &
+	SPAWNED=$!
 	for i in $(seq 1 100); do
-		[ -S "$T/ipsecd.sock" ] && ctl status >/dev/null 2>&1 && return 0
-		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		[ -S "$dir/ipsecd.sock" ] &&
+			"$IPSECCTL_BIN" -s "$dir/ipsecd.sock" -d "$dir/espgate.db" status >/dev/null 2>&1 &&
+			return 0
+		kill -0 "$SPAWNED" 2>/dev/null || break
 		sleep 0.1
 	done
-	cat "$T/ipsecd.log" >&2
-	die "ipsecd did not start"
+	cat "$dir/ipsecd.log" >&2
+	die "ipsecd ($dir) did not start"
 }
+
+# start_ipsecd NS ARGS...: the test's one gateway (files in $T, ctl)
+start_ipsecd() {
+	ipsecd_spawn "$T" "$@"
+	DAEMON_PID=$SPAWNED
+}
+
+# Several gateways in one test (failover): gateway NAME has its own store,
+# socket, log ($T/gw-NAME/) and BPF pins (/sys/fs/bpf/espgate-NAME).
+# gw_start NAME NS ARGS..., gw NAME ARGS... (ipsecctl against it),
+# gw_stop NAME [SIG] (TERM, INT, or KILL: a crash), gw_log NAME.
+declare -A GW_PID=()
+gw_start() {
+	local name=$1 ns=$2
+	shift 2
+	mkdir -p "$T/gw-$name"
+	ipsecd_spawn "$T/gw-$name" "$ns" --pin-root /sys/fs/bpf/espgate-"$name" "$@"
+	GW_PID[$name]=$SPAWNED
+}
+gw() {
+	local name=$1
+	shift
+	"$IPSECCTL_BIN" -s "$T/gw-$name/ipsecd.sock" -d "$T/gw-$name/espgate.db" "$@"
+}
+gw_stop() {
+	local pid=${GW_PID[$1]:-} rc=0
+	[ -n "$pid" ] || return 0
+	kill -"${2:-TERM}" "$pid" 2>/dev/null || true
+	wait "$pid" || rc=$?
+	GW_PID[$1]=""
+	return $rc
+}
+gw_log() { cat "$T/gw-$1/ipsecd.log"; }
 
 # stop_ipsecd [SIG]: TERM (default: a restart's stop, tunnels and maps
 # kept) or INT (a full teardown)
@@ -109,6 +145,12 @@ cleanup() {
 		kill -TERM "$DAEMON_PID" 2>/dev/null || true
 		wait "$DAEMON_PID" 2>/dev/null || true
 	fi
+	for gw in "${!GW_PID[@]}"; do
+		# INT: a full teardown, nothing left pinned under /sys/fs/bpf
+		[ -n "${GW_PID[$gw]}" ] || continue
+		kill -INT "${GW_PID[$gw]}" 2>/dev/null || true
+		wait "${GW_PID[$gw]}" 2>/dev/null || true
+	done
 	for ns in $NSLIST; do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
 		ip netns del "$ns" 2>/dev/null || true
@@ -117,6 +159,10 @@ cleanup() {
 	if [ "${FAILS:-0}" -ne 0 ] || [ "$rc" -ne 0 ] || [ "${VM_SHOW_LOG:-0}" = 1 ]; then
 		echo "--- ipsecd log" >&2
 		cat "$T/ipsecd.log" >&2 2>/dev/null || true
+		for gw in "${!GW_PID[@]}"; do
+			echo "--- ipsecd log of gateway $gw" >&2
+			gw_log "$gw" >&2 2>/dev/null || true
+		done
 	fi
 	rm -rf "$T"
 }
@@ -152,7 +198,9 @@ finish() {
 # SW_WRITER names the function that writes swanctl.conf (default swan_write,
 # a branch; tests/vm/load.sh has a responder's), SW_PLUGINS plugins to load
 # first (preferred), SW_LOG / SW_LOG_IKE the log levels (default 1 / 2),
-# SW_CHARON_EXTRA more charon settings ("key = value" lines).
+# SW_CHARON_EXTRA more charon settings ("key = value" lines); SW_RTX_TRIES,
+# SW_RTX_TIMEOUT, SW_RTX_BASE its retransmits (default 3, 2.0 s, 1.8: a
+# request is given up 23.7 s after it was first sent).
 charon_start() {
 	local ns=$1 name=$2 d=$T/sw-$2
 	mkdir -p "$d/run"
@@ -167,8 +215,9 @@ charon_start() {
 	charon {
 		load = ${SW_PLUGINS:-} random nonce aes sha1 sha2 hmac gmp kdf gcm kernel-netlink socket-default vici
 		install_routes = no
-		retransmit_tries = 3
-		retransmit_timeout = 2.0
+		retransmit_tries = ${SW_RTX_TRIES:-3}
+		retransmit_timeout = ${SW_RTX_TIMEOUT:-2.0}
+		retransmit_base = ${SW_RTX_BASE:-1.8}
 		fragment_size = ${SW_FRAG_SIZE:-1280}
 		${SW_CHARON_EXTRA:-}
 		filelog {

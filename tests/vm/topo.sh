@@ -133,3 +133,13 @@ check_dead_peer() {
 	check "$1: XDP SPIs" 0 "$(ctl -j map dump eg_spis | jq length)"
 	check "$1: dpd_dead counted" 1 "$(ctl -j status | jq .ike.dpd_dead)"
 }
+
+# topo_second_pop: POP2, a second gateway 198.51.100.2 on the same WAN as
+# POP1 (namespace pop2, NIC eth0), for the failover test
+topo_second_pop() {
+	ns_add pop2
+	ip -n wan link add w-pop2 type veth peer name eth0 netns pop2
+	ip -n wan link set w-pop2 master br0 up
+	ip -n pop2 addr add 198.51.100.2/24 dev eth0
+	ip -n pop2 link set eth0 up
+}
