@@ -46,23 +46,9 @@ static int get_u32(struct json_object *args, const char *key, uint32_t *out,
 /* "ADDR:PORT" into network-order address and host-order port. */
 static int parse_target(const char *s, struct eg_health_rec *h, struct eg_err *err)
 {
-	char host[INET_ADDRSTRLEN];
-	const char *colon = strrchr(s, ':');
-	char *end;
-	unsigned long port;
-
-	if (!colon || (size_t)(colon - s) >= sizeof(host))
-		goto bad;
-	memcpy(host, s, colon - s);
-	host[colon - s] = '\0';
-	port = strtoul(colon + 1, &end, 10);
-	if (!colon[1] || *end || port < 1 || port > 65535 ||
-	    inet_pton(AF_INET, host, &h->addr) != 1)
-		goto bad;
-	h->port = (uint16_t)port;
+	if (eg_addr_port_parse(s, &h->addr, &h->port) || !h->port)
+		return eg_fail(err, EINVAL, "target '%.64s' is not ADDR:PORT (IPv4, port 1-65535)", s);
 	return 0;
-bad:
-	return eg_fail(err, EINVAL, "target '%.64s' is not ADDR:PORT (IPv4, port 1-65535)", s);
 }
 
 static struct json_object *check_json(struct ipsecd *d, const struct eg_health_rec *h)

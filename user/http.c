@@ -24,6 +24,7 @@
 #include "evloop.h"
 #include "http.h"
 #include "log.h"
+#include "store.h"	/* eg_addr_port_parse */
 
 #define FILE_MAX	(4u << 20)	/* a static file, a certificate */
 
@@ -444,24 +445,19 @@ static void on_ready(struct eg_ev *ev, uint32_t events)
 
 /* ---- open, close -------------------------------------------------------------- */
 
+/* --http-listen ADDR:PORT (validate.c's parser, shared with the health checks) */
 static int parse_listen(const char *s, struct sockaddr_in *sin)
 {
-	char host[64];
-	const char *colon = strrchr(s, ':');
-	char *end;
-	unsigned long port;
+	uint32_t addr;
+	uint16_t port;
 
-	if (!colon || (size_t)(colon - s) >= sizeof(host))
-		return -1;
-	memcpy(host, s, colon - s);
-	host[colon - s] = '\0';
-	port = strtoul(colon + 1, &end, 10);
-	if (!colon[1] || *end || port > 65535)
+	if (eg_addr_port_parse(s, &addr, &port))
 		return -1;
 	memset(sin, 0, sizeof(*sin));
 	sin->sin_family = AF_INET;
 	sin->sin_port = htons(port);
-	return inet_pton(AF_INET, host, &sin->sin_addr) == 1 ? 0 : -1;
+	sin->sin_addr.s_addr = addr;
+	return 0;
 }
 
 int eg_http_open(struct eg_http **hp, int epfd, const struct eg_http_opts *o,

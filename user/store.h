@@ -148,6 +148,9 @@ int eg_ipv4_parse(const char *s, uint32_t *be_addr);
 /* The same, with a message naming field ("source ip '300.1.1.1' is not ..."). */
 int eg_ipv4_parse_field(const char *field, const char *s, uint32_t *be_addr,
 			struct eg_err *err);
+/* "ADDR:PORT": a strict dotted quad and a port 0-65535 (host order; 0 is
+ * for a listener that takes any free port). */
+int eg_addr_port_parse(const char *s, uint32_t *be_addr, uint16_t *port);
 /*
  * Copy s into buf for quoting in a message: printable ASCII kept, anything
  * else as \xNN, cut with "..." when it does not fit. Returns buf.

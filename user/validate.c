@@ -252,6 +252,26 @@ int eg_ipv4_parse(const char *s, uint32_t *be_addr)
 	return 0;
 }
 
+int eg_addr_port_parse(const char *s, uint32_t *be_addr, uint16_t *port)
+{
+	char host[INET_ADDRSTRLEN];
+	const char *colon = s ? strrchr(s, ':') : NULL;
+	unsigned long v = 0;
+	int n = 0;
+
+	if (!colon || (size_t)(colon - s) >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, colon - s);
+	host[colon - s] = '\0';
+	/* digits only, no sign or spaces strtoul would take; at most 5 */
+	for (s = colon + 1; is_digit(*s) && n < 6; s++, n++)
+		v = v * 10 + (unsigned long)(*s - '0');
+	if (!n || n > 5 || *s || v > 65535 || eg_ipv4_parse(host, be_addr))
+		return -EINVAL;
+	*port = (uint16_t)v;
+	return 0;
+}
+
 int eg_ipv4_parse_field(const char *field, const char *s, uint32_t *be_addr,
 			struct eg_err *err)
 {

@@ -207,6 +207,7 @@ sleep 0.3
 check "health add over REST" 201 "$(api POST /api/v1/health -d "{\"name\":\"web1\",\"kind\":\"http\",\"target\":\"127.0.0.1:$WPORT\",\"path\":\"/healthz\",\"interval\":1,\"timeout\":1,\"rise\":2,\"fall\":2}")"
 check "health add with a bad target: 400" 400 "$(api POST /api/v1/health -d '{"name":"x","kind":"tcp","target":"127.0.0.1"}')"
 check "and why" "target '127.0.0.1' is not ADDR:PORT (IPv4, port 1-65535)" "$(body .error)"
+check "health add with port 0: 400" 400 "$(api POST /api/v1/health -d '{"name":"x","kind":"tcp","target":"127.0.0.1:0"}')"
 check "the same name again: 409" 409 "$(api POST /api/v1/health -d "{\"name\":\"web1\",\"kind\":\"tcp\",\"target\":\"127.0.0.1:$WPORT\"}")"
 ctl health add fw1 tcp "127.0.0.1:$WPORT" service cloud-firewall interval 1 timeout 1 fall 2 >/dev/null
 EXPECT_OUT=$(ctl health add x tcp 127.0.0.1:1 interval 0 2>&1 || true)

@@ -273,6 +273,51 @@ static void test_ipv4_parse(void **state)
 	assert_msg(&err, "gateway ip '1.2.3.4\\x1b[2J'");
 }
 
+/* "ADDR:PORT": --http-listen and the health checks' targets */
+static void test_addr_port_parse(void **state)
+{
+	static const struct {
+		const char *s;
+		int ret;
+		uint32_t host;
+		uint16_t port;
+	} t[] = {
+		{ "127.0.0.1:8443", 0, 0x7f000001, 8443 },
+		{ "10.9.0.80:1", 0, 0x0a090050, 1 },
+		{ "10.9.0.80:65535", 0, 0x0a090050, 65535 },
+		{ "10.9.0.80:0", 0, 0x0a090050, 0 },
+		{ "10.9.0.80:65536", -EINVAL, 0, 0 },
+		{ "10.9.0.80:080", 0, 0x0a090050, 80 },
+		{ "10.9.0.80:100000", -EINVAL, 0, 0 },
+		{ "10.9.0.80:", -EINVAL, 0, 0 },
+		{ "10.9.0.80", -EINVAL, 0, 0 },
+		{ ":80", -EINVAL, 0, 0 },
+		{ "10.9.0.80: 80", -EINVAL, 0, 0 },
+		{ "10.9.0.80:+80", -EINVAL, 0, 0 },
+		{ "10.9.0.80:80x", -EINVAL, 0, 0 },
+		{ "10.9.0.080:80", -EINVAL, 0, 0 },
+		{ "localhost:80", -EINVAL, 0, 0 },
+		{ "1.2.3.4:5:6", -EINVAL, 0, 0 },
+		{ "[::1]:80", -EINVAL, 0, 0 },
+		{ "255.255.255.255.255.255.255.255:80", -EINVAL, 0, 0 },
+	};
+	uint32_t a;
+	uint16_t p;
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		a = 0x5a5a5a5a;
+		p = 0x5a5a;
+		if (eg_addr_port_parse(t[i].s, &a, &p) != t[i].ret)
+			fail_msg("'%s': expected %d", t[i].s, t[i].ret);
+		if (!t[i].ret && (ntohl(a) != t[i].host || p != t[i].port))
+			fail_msg("'%s': expected %08x:%u, got %08x:%u", t[i].s,
+				 t[i].host, t[i].port, ntohl(a), p);
+	}
+	assert_int_equal(eg_addr_port_parse(NULL, &a, &p), -EINVAL);
+}
+
 static void test_enum_names(void **state)
 {
 	static const struct {
@@ -3041,6 +3086,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ipv4_parse),
+		cmocka_unit_test(test_addr_port_parse),
 		cmocka_unit_test(test_enum_names),
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_ident_validate),
