@@ -127,6 +127,7 @@ wd_click 'tr[data-name=site007] button[data-action=view-detail]'
 wd_wait "the detail dialog" site007 10 \
 	"return document.getElementById('detail-dialog').open ? document.getElementById('detail-title').textContent : ''"
 check "it shows the backup POP and that it drains" 1 "$(wd_js "return document.getElementById('detail-list').textContent.includes('ATL1 (203.0.113.2, Atlanta)') ? 1 : 0")"
+check "and where its tunnel is" 1 "$(wd_js "return document.getElementById('detail-list').textContent.includes('not on this gateway, NYC1 (the site\\'s primary POP)') ? 1 : 0")"
 wd_shot "$SHOTS/02-detail.png"
 wd_click '#detail-close'
 

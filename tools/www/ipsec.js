@@ -336,6 +336,11 @@ async function detail(name) {
 	row('LAN', s.lan_effective);
 	row('Flows / endpoints', s.flows + ' / ' + s.endpoints);
 	row('IKE SAs', (s.sas || []).length);
+	// where the tunnel is, as this gateway sees it (each knows only its own SAs)
+	const h = s.here || {};
+	row('Tunnel', (h.established ? 'on this gateway' : 'not on this gateway') +
+	    (h.pop ? ', ' + h.pop + (h.role !== 'none' ? ' (the site\'s ' + h.role + ' POP)' :
+		' (not one of the site\'s POPs)') : ''));
 	$('detail-dialog').showModal();
 }
 
