@@ -56,6 +56,9 @@ struct ike_cfg {
 	uint32_t dh_reuse;		/* s our IKE_SA_INIT key pair lives; 0: one each */
 	uint32_t frag_size;		/* IKE fragments' IP packets; 0: not offered */
 	uint32_t workers;		/* threads for IKE_SA_INIT's DH; 0: inline */
+	/* this gateway's POP: IKE_AUTH of a site that does not list it as its
+	 * primary or a backup gets AUTHENTICATION_FAILED; NULL: any site */
+	const char *pop;
 };
 
 #define IKE_CFG_DEFAULT {						\

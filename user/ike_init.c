@@ -480,8 +480,9 @@ void handle_auth(struct ike_ctx *ctx, struct ike_sa *sa,
 	int i_id = ikev2_msg_find(m, IKEV2_PLD_IDI, 0);
 	int i_auth = ikev2_msg_find(m, IKEV2_PLD_AUTH, 0);
 	char idbuf[EG_IDENT_MAX + 1] = "?";
-	char why[128];
+	char why[160];
 	enum eg_license lic;
+	bool ours;
 	int err;
 
 	if (i_id < 0 || i_auth < 0 || ikev2_dec_id(&m->pld[i_id], &idi) ||
@@ -505,6 +506,11 @@ void handle_auth(struct ike_ctx *ctx, struct ike_sa *sa,
 	/* the policy as configured now (the site may have been edited) */
 	err = site_pol_load(ctx, &site, &sa->pol);
 	lic = site.license;
+	/* the site's POPs as configured now: is this gateway one of them? */
+	ours = !ctx->cfg.pop || eg_site_has_pop(&site, ctx->cfg.pop);
+	if (!ours)
+		snprintf(why, sizeof(why), "this gateway's POP '%s' is not one of the site's (primary '%s', %u backups)",
+			 ctx->cfg.pop, site.primary_pop, site.n_backup_pops);
 	eg_site_clear(&site);
 	if (err) {
 		auth_failed(ctx, sa, h->msgid, "site's cipher unknown");
@@ -518,6 +524,12 @@ void handle_auth(struct ike_ctx *ctx, struct ike_sa *sa,
 	if (err) {
 		auth_failed(ctx, sa, h->msgid, err == -EACCES ?
 			    "PSK AUTH does not verify" : "no PSK for the site");
+		return;
+	}
+	/* verified, and refused all the same when the site does not list this
+	 * gateway's POP: a router pointed at the wrong POP, or a site moved */
+	if (!ours) {
+		auth_failed(ctx, sa, h->msgid, why);
 		return;
 	}
 	/* verified, and refused all the same while the services behind the

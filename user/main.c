@@ -392,6 +392,7 @@ int main(int argc, char **argv)
 		goto out;
 	pr_info("%lld sites loaded into the data path", (long long)eg_site_count(d.st));
 
+	d.ike_cfg.pop = d.pop_name;
 	if (d.local_addr) {
 		if (eg_tunnels_open(&d.tun, &d))
 			goto out;

@@ -167,6 +167,8 @@ unsigned eg_site_lan(const struct eg_site_rec *s, struct eg_prefix *out);
 int eg_lan_parse(const char *str, struct eg_site_rec *s, struct eg_err *err);
 /* Render s->lan as "a/n,b/m" ("" when none) into buf. */
 const char *eg_lan_str(const struct eg_site_rec *s, char *buf, size_t size);
+/* Is pop (a POP name, ASCII case ignored) the site's primary or a backup? */
+bool eg_site_has_pop(const struct eg_site_rec *s, const char *pop);
 /* Validate an identity value for its type; message in err. */
 int eg_ident_validate(enum eg_id_type t, const char *value, struct eg_err *err);
 

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
 
@@ -452,6 +453,18 @@ static int email_check(const char *v, const char *shown, struct eg_err *err)
 				       shown);
 	}
 	return fqdn_check(at + 1, shown, "email ID domain", err);
+}
+
+bool eg_site_has_pop(const struct eg_site_rec *s, const char *pop)
+{
+	unsigned i;
+
+	if (!strcasecmp(s->primary_pop, pop))
+		return true;
+	for (i = 0; i < s->n_backup_pops && i < EG_MAX_BACKUP_POPS; i++)
+		if (!strcasecmp(s->backup_pops[i], pop))
+			return true;
+	return false;
 }
 
 int eg_ident_validate(enum eg_id_type t, const char *value, struct eg_err *err)

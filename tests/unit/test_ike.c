@@ -681,6 +681,46 @@ static void test_unhealthy_web_gateway(void **state)
 	assert_int_equal(f->e.n_inst, 0);
 }
 
+/* The engine again, as a gateway of that POP (ipsecd --pop). */
+static void as_pop(struct fix *f, const char *pop)
+{
+	struct ike_cfg cfg = IKE_CFG_DEFAULT;
+
+	ike_ctx_free(f->ctx, true);
+	cfg.pop = pop;
+	assert_int_equal(ike_ctx_new(&f->ctx, &f->env, &cfg), 0);
+}
+
+/*
+ * A site that lists neither as primary nor as a backup the POP of this
+ * gateway gets AUTHENTICATION_FAILED once its PSK has verified, and nothing
+ * is installed; POP names compare as the store does, case ignored.
+ */
+static void test_pop_not_the_sites(void **state)
+{
+	struct fix *f = *state;
+
+	snprintf(f->e.sites[0].primary_pop, sizeof(f->e.sites[0].primary_pop), "NYC1");
+	as_pop(f, "ATL1");
+	assert_int_equal(run_init(f), 0);
+	assert_auth_failed(f, run_auth(f, true));
+}
+
+static void test_pop_backup(void **state)
+{
+	struct fix *f = *state;
+	struct eg_site_rec *s = &f->e.sites[0];
+
+	snprintf(s->primary_pop, sizeof(s->primary_pop), "NYC1");
+	snprintf(s->backup_pops[0], sizeof(s->backup_pops[0]), "DFW1");
+	snprintf(s->backup_pops[1], sizeof(s->backup_pops[1]), "atl1");
+	s->n_backup_pops = 2;
+	as_pop(f, "ATL1");
+	establish(f);
+	assert_int_equal(ike_get_stats(f->ctx)->auth_ok, 1);
+	assert_int_equal(f->e.n_inst, 1);
+}
+
 struct ident_row {
 	const char *name;
 	uint8_t type;
@@ -1404,6 +1444,8 @@ int main(void)
 		T(test_wrong_psk),
 	T(test_unhealthy_web_gateway),
 	T(test_unhealthy_downstream),
+	T(test_pop_not_the_sites),
+	T(test_pop_backup),
 		T(test_identity),
 		T(test_child_refused),
 		T(test_retransmit_init),
