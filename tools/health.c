@@ -24,7 +24,7 @@ static int health_add(int argc, char **argv)
 {
 	static const char *const num[] = { "expect", "interval", "timeout", "rise", "fall" };
 	static const char *const str[] = { "service", "path", "pop" };
-	struct json_object *args, *resp, *data;
+	struct json_object *args;
 	int i, rc = 0;
 	unsigned k;
 
@@ -60,17 +60,11 @@ static int health_add(int argc, char **argv)
 		if (!known)
 			rc = ctl_err("unknown keyword '%s'\n" ADD_USAGE, argv[i]);
 	}
-	if (!rc)
-		rc = call("health.add", args, &resp, &data);
-	json_object_put(args);
-	if (rc)
+	if (rc) {
+		json_object_put(args);
 		return rc;
-	if (g.json)
-		print_json(data);
-	else
-		printf("health check %s added\n", jstr(data, "name"));
-	json_object_put(resp);
-	return EXIT_SUCCESS;
+	}
+	return call_done("health.add", args, "health check", "added");
 }
 
 static const char *ago(int64_t t, char *buf, size_t cap)
@@ -128,23 +122,13 @@ static int health_list(int argc, char **argv)
 
 static int health_delete(int argc, char **argv)
 {
-	struct json_object *args, *resp, *data;
-	int rc;
+	struct json_object *args;
 
 	if (argc != 1)
 		return ctl_err("usage: ipsecctl health delete NAME");
 	args = json_object_new_object();
 	json_object_object_add(args, "name", json_object_new_string(argv[0]));
-	rc = call("health.delete", args, &resp, &data);
-	json_object_put(args);
-	if (rc)
-		return rc;
-	if (g.json)
-		print_json(data);
-	else
-		printf("health check %s deleted\n", argv[0]);
-	json_object_put(resp);
-	return EXIT_SUCCESS;
+	return call_done("health.delete", args, "health check", "deleted");
 }
 
 static const struct cmd health_cmds[] = {

@@ -124,6 +124,25 @@ int call(const char *cmd, struct json_object *args,
 	return 0;
 }
 
+int call_done(const char *cmd, struct json_object *args, const char *what,
+	      const char *done)
+{
+	struct json_object *resp, *data;
+	const char *name;
+	int rc = call(cmd, args, &resp, &data);
+
+	if (!rc) {
+		name = jstr(data, "name")[0] ? jstr(data, "name") : jstr(args, "name");
+		if (g.json)
+			print_json(data);
+		else
+			printf("%s %s %s\n", what, name, done);
+		json_object_put(resp);
+	}
+	json_object_put(args);
+	return rc;
+}
+
 const char *jstr(struct json_object *o, const char *key)
 {
 	struct json_object *v;
@@ -513,7 +532,7 @@ static void print_site_detail(struct json_object *s)
 /* site add NAME ... and site edit NAME ...: keywords into one request. */
 static int site_add_edit(bool edit, int argc, char **argv)
 {
-	struct json_object *args, *resp, *data;
+	struct json_object *args;
 	int rc;
 
 	if (argc < (edit ? 2 : 1))
@@ -522,17 +541,11 @@ static int site_add_edit(bool edit, int argc, char **argv)
 	args = json_object_new_object();
 	json_object_object_add(args, "name", json_object_new_string(argv[0]));
 	rc = site_args(argc - 1, argv + 1, args);
-	if (!rc)
-		rc = call(edit ? "site.edit" : "site.add", args, &resp, &data);
-	json_object_put(args);
-	if (rc)
+	if (rc) {
+		json_object_put(args);
 		return rc;
-	if (g.json)
-		print_json(data);
-	else
-		printf("site %s %s\n", jstr(data, "name"), edit ? "updated" : "added");
-	json_object_put(resp);
-	return EXIT_SUCCESS;
+	}
+	return call_done(edit ? "site.edit" : "site.add", args, "site", edit ? "updated" : "added");
 }
 
 static int site_add(int argc, char **argv)  { return site_add_edit(false, argc, argv); }
@@ -923,7 +936,7 @@ static int pop_args(int argc, char **argv, struct json_object *args, bool edit)
 static int pop_add_edit(const char *cmd, int argc, char **argv)
 {
 	bool edit = !strcmp(cmd, "pop.edit");
-	struct json_object *args, *resp, *data;
+	struct json_object *args;
 	int rc;
 
 	if (argc < 1)
@@ -931,17 +944,11 @@ static int pop_add_edit(const char *cmd, int argc, char **argv)
 	args = json_object_new_object();
 	json_object_object_add(args, "name", json_object_new_string(argv[0]));
 	rc = pop_args(argc - 1, argv + 1, args, edit);
-	if (!rc)
-		rc = call(cmd, args, &resp, &data);
-	json_object_put(args);
-	if (rc)
+	if (rc) {
+		json_object_put(args);
 		return rc;
-	if (g.json)
-		print_json(data);
-	else
-		printf("pop %s %s\n", jstr(data, "name"), edit ? "updated" : "added");
-	json_object_put(resp);
-	return EXIT_SUCCESS;
+	}
+	return call_done(cmd, args, "pop", edit ? "updated" : "added");
 }
 
 static int pop_add(int argc, char **argv)  { return pop_add_edit("pop.add", argc, argv); }

@@ -34,6 +34,11 @@ void print_json(struct json_object *o);
 /* Send cmd to ipsecd; on success *data is the answer (owned by *resp). */
 int call(const char *cmd, struct json_object *args, struct json_object **resp,
 	 struct json_object **data);
+/* The end most commands share: send cmd with args (freed here), print the
+ * answer as JSON with -j, or else "WHAT NAME DONE" ("site hq added"), NAME
+ * the one in the answer (a rename's new one) or else the one asked for. */
+int call_done(const char *cmd, struct json_object *args, const char *what,
+	      const char *done);
 /* A member as a string ("" if absent) or a number (0). */
 const char *jstr(struct json_object *o, const char *key);
 int64_t jint(struct json_object *o, const char *key);
