@@ -153,15 +153,21 @@ P1=$!
 in_ns pc ping -D -i 0.2 -W 1 100.64.0.2 >"$T/p2.out" 2>&1 &
 P2=$!
 now() { date +%s.%N; }
+# reply_times FROM TO FILE...: the time of each ping reply (ping -D) in
+# those files between the two times
+reply_times() {
+	local f=$1 t=$2
+	shift 2
+	cat "$@" | awk -v f="$f" -v t="$t" '/bytes from/ {
+		s = substr($1, 2, length($1) - 2); if (s + 0 >= f && s + 0 <= t) print s }'
+}
 # carrier FROM TO: which POP answered the PC between the two times: POP1 or
 # POP2 when only that one did, nearly every 0.2 s (3 missing at most, for
 # the edges); otherwise what each sent
 carrier() {
 	local a b want
-	a=$(awk -v f="$1" -v t="$2" '/bytes from/ { s = substr($1, 2, length($1) - 2) + 0
-		if (s >= f && s <= t) n++ } END { print n + 0 }' "$T/p1.out")
-	b=$(awk -v f="$1" -v t="$2" '/bytes from/ { s = substr($1, 2, length($1) - 2) + 0
-		if (s >= f && s <= t) n++ } END { print n + 0 }' "$T/p2.out")
+	a=$(reply_times "$1" "$2" "$T/p1.out" | wc -l)
+	b=$(reply_times "$1" "$2" "$T/p2.out" | wc -l)
 	want=$(awk -v f="$1" -v t="$2" 'BEGIN { printf "%d", (t - f) * 5 - 3 }')
 	if [ "$b" = 0 ] && [ "$a" -ge "$want" ]; then echo POP1
 	elif [ "$a" = 0 ] && [ "$b" -ge "$want" ]; then echo POP2
@@ -171,8 +177,7 @@ carrier() {
 # gap FROM TO: the longest time without a reply from either POP, in
 # seconds (3 decimals), between the two times
 gap() {
-	cat "$T/p1.out" "$T/p2.out" | awk -v f="$1" -v t="$2" '/bytes from/ {
-		s = substr($1, 2, length($1) - 2); if (s + 0 >= f && s + 0 <= t) print s }' |
+	reply_times "$1" "$2" "$T/p1.out" "$T/p2.out" |
 		sort -n | awk -v f="$1" -v t="$2" 'BEGIN { p = f } { if ($1 - p > g) g = $1 - p; p = $1 }
 			END { if (t - p > g) g = t - p; printf "%.3f\n", g }'
 }
